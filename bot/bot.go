@@ -1,0 +1,235 @@
+// Package bot is incidentbot's Socket Mode edge: it receives envelopes,
+// records their effects in the store, acks them, and runs the Slack calls
+// those effects caused from the persisted outbox, retrying as Slack asks.
+//
+// The rule it exists to keep: a state-changing envelope is committed to the
+// database before it is acked, and everything it causes runs from what was
+// committed, so a crash loses nothing and a redelivery changes nothing.
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/incidentbot/incidentbot/store"
+)
+
+// Envelope is a Socket Mode request as the handler sees it.
+type Envelope struct {
+	ID           string          // envelope_id
+	Type         string          // events_api, slash_commands or interactive
+	Payload      json.RawMessage // the envelope's payload, as Slack sent it
+	RetryAttempt int
+	// Data is what socketmode decoded: slackevents.EventsAPIEvent,
+	// slack.SlashCommand or slack.InteractionCallback.
+	Data       any
+	ReceivedAt time.Time
+}
+
+// Handler applies envelopes to the state. It is the handlers package.
+type Handler interface {
+	// Handle applies env inside tx, enqueueing the Slack calls it causes as
+	// jobs. It must not call Slack or keep state outside tx: it may run again
+	// if the transaction is retried. It returns the payload to ack with, or nil.
+	Handle(tx *store.Tx, env *Envelope) (ack any, err error)
+}
+
+// Runner runs outbound jobs. It is the handlers package too.
+type Runner interface {
+	// Run performs job's Slack call. On success it returns a function (or nil)
+	// that records the outcome, committed with the job's removal.
+	Run(ctx context.Context, job store.Job) (commit func(*store.Tx) error, err error)
+	// GiveUp is called when job failed for good, in the transaction that
+	// removes it, so the failure can be told to the people concerned.
+	GiveUp(tx *store.Tx, job store.Job, err error) error
+}
+
+// Clock tells the time and waits. Tests and the demo inject a fake one so
+// escalations and reminders run without sleeping.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// RealClock is the wall clock.
+var RealClock Clock = realClock{}
+
+// Config tunes a Bot. The zero value of each field has a sensible default.
+type Config struct {
+	// PostInterval spaces chat.postMessage calls to one channel: Slack allows
+	// about one message per second per channel. Default 1s.
+	PostInterval time.Duration
+	// Workers bounds how many lanes run jobs at once. Default 8.
+	Workers int
+	// MaxBatch bounds how many envelopes share one commit. Default 64.
+	MaxBatch int
+	// SeenTTL is how long dedupe keys are kept. Default 24h.
+	SeenTTL time.Duration
+	// ShutdownGrace is how long in-flight jobs may finish on shutdown. Default 10s.
+	ShutdownGrace time.Duration
+	// Backoff is the first retry delay, doubled up to MaxBackoff. Defaults 1s and 1m.
+	Backoff, MaxBackoff time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.PostInterval == 0 {
+		c.PostInterval = time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 64
+	}
+	if c.SeenTTL <= 0 {
+		c.SeenTTL = 24 * time.Hour
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 10 * time.Second
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = time.Minute
+	}
+}
+
+// Bot connects a Socket Mode client to the store, a handler and a runner.
+type Bot struct {
+	cfg     Config
+	socket  *socketmode.Client
+	db      *store.DB
+	handler Handler
+	clock   Clock
+	log     zerolog.Logger
+	disp    *dispatcher
+	metrics Metrics
+
+	connected atomic.Bool
+	dbHealthy atomic.Bool
+	fatal     chan error
+	fatalOnce sync.Once
+}
+
+// New returns a Bot. Run starts it.
+func New(cfg Config, socket *socketmode.Client, db *store.DB, h Handler, r Runner, clock Clock, log zerolog.Logger) *Bot {
+	cfg.defaults()
+	if clock == nil {
+		clock = RealClock
+	}
+	b := &Bot{cfg: cfg, socket: socket, db: db, handler: h, clock: clock, log: log,
+		metrics: nopMetrics{}, fatal: make(chan error, 1)}
+	b.dbHealthy.Store(true)
+	b.disp = newDispatcher(cfg, db, r, clock, log, func() Metrics { return b.metrics }, b.stop)
+	return b
+}
+
+// SetMetrics installs a metrics sink (Prometheus in production).
+func (b *Bot) SetMetrics(m Metrics) {
+	if m != nil {
+		b.metrics = m
+	}
+}
+
+// Ready reports whether the bot can take work: connected to Slack and able
+// to commit to its database.
+func (b *Bot) Ready() (bool, string) {
+	switch {
+	case !b.dbHealthy.Load():
+		return false, "database writes are failing"
+	case !b.connected.Load():
+		return false, "not connected to Slack"
+	}
+	return true, "ok"
+}
+
+// Kick makes the dispatcher look again for due jobs; tests call it after
+// moving a fake clock.
+func (b *Bot) Kick() { b.disp.kick() }
+
+// Pending returns how many jobs wait in the outbox.
+func (b *Bot) Pending() int { return b.disp.pending() }
+
+// Run serves until ctx is cancelled or Slack refuses the credentials. On
+// return it has stopped taking envelopes and let in-flight jobs finish (up
+// to ShutdownGrace); the caller closes the database.
+func (b *Bot) Run(ctx context.Context) error {
+	if err := b.disp.load(); err != nil {
+		return fmt.Errorf("load outbox: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { b.disp.run(ctx) })
+	wg.Go(func() { b.expireSeen(ctx) })
+	wg.Go(func() { b.receive(ctx) })
+
+	sockErr := make(chan error, 1)
+	go func() { sockErr <- b.socket.RunContext(ctx) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-b.fatal:
+	case err = <-sockErr:
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		} else {
+			err = explainSocketError(err)
+		}
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (b *Bot) stop(err error) {
+	b.fatalOnce.Do(func() { b.fatal <- err })
+}
+
+// expireSeen forgets old dedupe keys every so often, so they do not grow
+// without bound.
+func (b *Bot) expireSeen(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
+		cutoff := b.clock.Now().Add(-b.cfg.SeenTTL)
+		var n int
+		err := b.db.Update(func(tx *store.Tx) error {
+			var err error
+			n, err = tx.ExpireSeen(cutoff)
+			return err
+		})
+		if err != nil {
+			b.log.Warn().Err(err).Msg("expiring dedupe keys failed; will try again in an hour")
+		} else if n > 0 {
+			b.log.Debug().Int("expired", n).Msg("expired dedupe keys")
+		}
+	}
+}
+
+func explainSocketError(err error) error {
+	switch err.Error() {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked":
+		return fmt.Errorf("slack refused the app-level token (%s): create a new one with the connections:write scope under Basic Information → App-Level Tokens and set SLACK_APP_TOKEN", err)
+	}
+	return fmt.Errorf("socket mode connection failed: %w", err)
+}

@@ -1,0 +1,285 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/incidentbot/store"
+)
+
+// dispatcher runs the outbox. Jobs in one lane run one at a time in order
+// (a channel's messages must not overtake each other); lanes run in
+// parallel up to Workers. A job leaves the outbox only in the transaction
+// that records its outcome.
+type dispatcher struct {
+	cfg     Config
+	db      *store.DB
+	runner  Runner
+	clock   Clock
+	log     zerolog.Logger
+	metrics func() Metrics
+	onFatal func(error)
+
+	mu    sync.Mutex
+	lanes map[string]*lane
+	wake  chan struct{}
+	sem   chan struct{}
+	runs  sync.WaitGroup
+}
+
+type lane struct {
+	name     string
+	jobs     []store.Job // in Seq order
+	running  bool
+	lastPost time.Time
+}
+
+func newDispatcher(cfg Config, db *store.DB, r Runner, clock Clock, log zerolog.Logger, metrics func() Metrics, onFatal func(error)) *dispatcher {
+	d := &dispatcher{cfg: cfg, db: db, runner: r, clock: clock, log: log, metrics: metrics, onFatal: onFatal,
+		lanes: map[string]*lane{}, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers)}
+	db.OnEnqueue(d.add)
+	return d
+}
+
+// load reads the jobs a previous run left in the outbox.
+func (d *dispatcher) load() error {
+	var jobs []store.Job
+	err := d.db.View(func(tx *store.Tx) error {
+		var err error
+		jobs, err = tx.Jobs()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(jobs) > 0 {
+		d.log.Info().Int("jobs", len(jobs)).Msg("resuming work left in the outbox")
+	}
+	d.add(jobs)
+	return nil
+}
+
+// add takes jobs just committed (or loaded) into their lanes.
+func (d *dispatcher) add(jobs []store.Job) {
+	d.mu.Lock()
+	for _, j := range jobs {
+		l := d.lanes[j.Lane]
+		if l == nil {
+			l = &lane{name: j.Lane}
+			d.lanes[j.Lane] = l
+		}
+		if n := len(l.jobs); n > 0 && l.jobs[n-1].Seq == j.Seq {
+			continue // already known (loaded and also reported by commit)
+		}
+		l.jobs = append(l.jobs, j)
+		if n := len(l.jobs); n > 1 && l.jobs[n-2].Seq > j.Seq {
+			sort.Slice(l.jobs, func(a, b int) bool { return l.jobs[a].Seq < l.jobs[b].Seq })
+		}
+	}
+	d.mu.Unlock()
+	d.kick()
+}
+
+func (d *dispatcher) kick() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, l := range d.lanes {
+		n += len(l.jobs)
+	}
+	return n
+}
+
+// run starts lanes whose head job is due, and sleeps until the next is.
+func (d *dispatcher) run(ctx context.Context) {
+	// Jobs get a context that outlives ctx by ShutdownGrace, so a call in
+	// flight at shutdown can finish and be recorded rather than redone.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	for {
+		next := d.startDue(ctx, jobCtx)
+		var timer <-chan time.Time
+		if !next.IsZero() {
+			timer = d.clock.After(max(next.Sub(d.clock.Now()), time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			done := make(chan struct{})
+			go func() { d.runs.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(d.cfg.ShutdownGrace):
+				d.log.Warn().Msg("shutdown grace over; unfinished jobs stay in the outbox for the next start")
+				cancelJobs()
+				<-done
+			}
+			return
+		case <-d.wake:
+		case <-timer:
+		}
+	}
+}
+
+// startDue starts a worker for each idle lane with a due head job, and
+// returns the earliest time a waiting head job falls due (zero if none).
+func (d *dispatcher) startDue(ctx, jobCtx context.Context) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.clock.Now()
+	var next time.Time
+	for name, l := range d.lanes {
+		if len(l.jobs) == 0 && !l.running {
+			delete(d.lanes, name)
+			continue
+		}
+		if l.running || len(l.jobs) == 0 {
+			continue
+		}
+		if due := l.jobs[0].NotBefore; due.After(now) {
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+			continue
+		}
+		select {
+		case d.sem <- struct{}{}:
+		default:
+			return next // all workers busy; a finishing worker kicks us
+		}
+		l.running = true
+		d.runs.Add(1)
+		go d.work(ctx, jobCtx, l)
+	}
+	return next
+}
+
+// work runs a lane's due jobs in order until none is due.
+func (d *dispatcher) work(ctx, jobCtx context.Context, l *lane) {
+	defer d.runs.Done()
+	defer func() { <-d.sem; d.kick() }()
+	for {
+		d.mu.Lock()
+		if len(l.jobs) == 0 || l.jobs[0].NotBefore.After(d.clock.Now()) || ctx.Err() != nil {
+			l.running = false
+			d.mu.Unlock()
+			return
+		}
+		job := l.jobs[0]
+		d.mu.Unlock()
+
+		if !d.runOne(ctx, jobCtx, l, job) {
+			d.mu.Lock()
+			l.running = false
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Lock()
+		l.jobs = l.jobs[1:]
+		d.mu.Unlock()
+	}
+}
+
+// runOne runs a job until it succeeds or fails for good. It returns false if
+// shutdown interrupted it (the job stays in the outbox).
+func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job) bool {
+	log := d.log.With().Str("job", job.Kind).Str("lane", job.Lane).Uint64("seq", job.Seq).Logger()
+	var lastErr string
+	for attempt := 0; ; attempt++ {
+		if job.Throttled {
+			if wait := l.lastPost.Add(d.cfg.PostInterval).Sub(time.Now()); wait > 0 {
+				if !sleep(ctx, wait) {
+					return false
+				}
+			}
+		}
+		commit, err := d.runner.Run(jobCtx, job)
+		if job.Throttled {
+			l.lastPost = time.Now()
+		}
+		if err == nil {
+			if lastErr != "" {
+				log.Info().Int("attempts", attempt+1).Msg("succeeded after retrying")
+			}
+			d.metrics().JobDone(job.Kind, "ok")
+			return d.finish(ctx, log, job, commit)
+		}
+		v := classify(err)
+		d.metrics().JobDone(job.Kind, v.outcome)
+		if fatal := fatalAuth(err); fatal != nil {
+			// Every later call would fail the same way: stop, keep the job.
+			d.onFatal(fatal)
+			return false
+		}
+		if !v.retry {
+			log.Error().Err(err).Msg(adviceFor(err))
+			return d.finish(ctx, log, job, func(tx *store.Tx) error { return d.runner.GiveUp(tx, job, err) })
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if msg := err.Error(); msg != lastErr {
+			// Log when the error changes, not on every attempt of an outage.
+			log.Warn().Err(err).Int("attempt", attempt+1).Msg("slack call failed; retrying")
+			lastErr = msg
+		}
+		wait := v.after
+		if wait <= 0 {
+			wait = backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)
+		}
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// finish commits a job's outcome together with its removal, retrying the
+// commit (never the Slack call) while the database refuses writes.
+func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.Job, commit func(*store.Tx) error) bool {
+	for attempt := 0; ; attempt++ {
+		err := d.db.Update(func(tx *store.Tx) error {
+			if !tx.HasJob(job.Seq) {
+				return nil // already finished (cannot happen in one process; be safe)
+			}
+			if commit != nil {
+				if err := commit(tx); err != nil {
+					return err
+				}
+			}
+			_, err := tx.DeleteJob(job.Seq)
+			return err
+		})
+		if err == nil {
+			return true
+		}
+		if attempt == 0 {
+			log.Error().Err(err).Msg("could not record a finished job; retrying the commit")
+		}
+		if errors.Is(err, context.Canceled) || !sleep(ctx, backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)) {
+			return false
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/store"
+)
+
+// appDeps are what differ between `run`, `demo` and the end-to-end tests.
+type appDeps struct {
+	Clock bot.Clock    // nil: the wall clock
+	Bot   bot.Config   // retry, batching and rate settings
+	HTTP  *http.Client // for the Web API; nil: a client with a timeout
+	Log   zerolog.Logger
+}
+
+// app is a wired incidentbot: database, Slack clients, handlers, bot.
+type app struct {
+	cfg      Config
+	db       *store.DB
+	bot      *bot.Bot
+	handlers *handlers.Handlers
+	log      zerolog.Logger
+	// health is bound by listen; nil when INCIDENTBOT_HTTP_ADDR is empty.
+	health net.Listener
+}
+
+// newApp opens the database, checks the bot token with auth.test, and wires
+// everything. cfg must be validated.
+func newApp(ctx context.Context, cfg Config, deps appDeps) (*app, error) {
+	clock := deps.Clock
+	if clock == nil {
+		clock = bot.RealClock
+	}
+	httpClient := deps.HTTP
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	log := deps.Log
+	db, err := store.Open(cfg.DB, store.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("INCIDENTBOT_DB: %w", err)
+	}
+	templates, err := incident.LoadTemplates("")
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	api := slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackApiURL), slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionHTTPClient(httpClient))
+	auth, err := authTest(ctx, api, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	log.Info().Str("team", auth.Team).Str("team_id", auth.TeamID).Str("bot_user", auth.UserID).Msg("authenticated with Slack")
+
+	respond := func(ctx context.Context, url string, msg *slack.WebhookMessage) error {
+		return slack.PostWebhookCustomHTTPContext(ctx, url, httpClient, msg)
+	}
+	h := handlers.New(handlers.Config{
+		AnnounceChannel: cfg.AnnounceChannel,
+		TimelineEmojis:  cfg.TimelineEmoji,
+		BotUserID:       auth.UserID,
+	}, db, api, respond, templates, clock.Now, log)
+	socket := socketmode.New(api)
+	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
+	return &app{cfg: cfg, db: db, bot: b, handlers: h, log: log}, nil
+}
+
+// authTest checks the bot token, retrying while Slack is unreachable and
+// failing at once when Slack refuses the token.
+func authTest(ctx context.Context, api *slack.Client, log zerolog.Logger) (*slack.AuthTestResponse, error) {
+	delay := time.Second
+	for attempt := 1; ; attempt++ {
+		resp, err := api.AuthTestContext(ctx)
+		if err == nil {
+			return resp, nil
+		}
+		var apiErr slack.SlackErrorResponse
+		if errors.As(err, &apiErr) {
+			return nil, fmt.Errorf("SLACK_BOT_TOKEN: Slack refused it (%s): reinstall the app and copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions", apiErr.Err)
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			log.Warn().Err(err).Int("attempt", attempt).Msg("cannot reach Slack to check the bot token; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("reach Slack: %w", err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+// listen binds the health endpoint now, so a port in use fails at start.
+func (a *app) listen() error {
+	if a.cfg.HTTPAddr == "" {
+		return nil
+	}
+	l, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("INCIDENTBOT_HTTP_ADDR: cannot listen on %s: %w", a.cfg.HTTPAddr, err)
+	}
+	a.health = l
+	return nil
+}
+
+// run serves until ctx ends, then shuts down in order: stop taking
+// envelopes, let in-flight work finish, close the database.
+func (a *app) run(ctx context.Context) error {
+	var srv *http.Server
+	if a.health != nil {
+		srv = &http.Server{Handler: a.healthHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(a.health); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error().Err(err).Msg("health endpoint stopped")
+			}
+		}()
+	}
+	err := a.bot.Run(ctx)
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	if cerr := a.db.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close database: %w", cerr)
+	}
+	return err
+}
+
+func (a *app) healthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ok, why := a.bot.Ready()
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = w.Write([]byte(why + "\n"))
+	})
+	return mux
+}

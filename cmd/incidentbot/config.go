@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/rs/zerolog"
+)
+
+// envPrefix prefixes every variable; the two tokens are also read without it.
+const envPrefix = "INCIDENTBOT"
+
+// Config is incidentbot's configuration, read from the environment. The
+// `req` tag says which subcommands need a variable, for `incidentbot config`.
+type Config struct {
+	AppToken string `envconfig:"SLACK_APP_TOKEN" show:"SLACK_APP_TOKEN" req:"run" desc:"app-level token (xapp-…) with the connections:write scope; also INCIDENTBOT_SLACK_APP_TOKEN"`
+	BotToken string `envconfig:"SLACK_BOT_TOKEN" show:"SLACK_BOT_TOKEN" req:"run" desc:"bot token (xoxb-…) from OAuth & Permissions; also INCIDENTBOT_SLACK_BOT_TOKEN"`
+	// SlackApiURL is spelt so envconfig splits it into INCIDENTBOT_SLACK_API_URL.
+	SlackApiURL     string   `split_words:"true" default:"https://slack.com/api/" desc:"Slack Web API base URL, ending in /; tests and the demo point it at the fake Slack"`
+	DB              string   `default:"incidentbot.db" desc:"bbolt database file; its directory must exist and be writable"`
+	AnnounceChannel string   `split_words:"true" desc:"channel id (C…) where declarations and resolutions are announced; empty: nowhere"`
+	TimelineEmoji   []string `split_words:"true" default:"pushpin" desc:"reaction name(s), comma separated, that add a message to the timeline"`
+	HTTPAddr        string   `split_words:"true" default:"127.0.0.1:8080" desc:"address of /healthz and /readyz; empty disables"`
+	LogFormat       string   `split_words:"true" default:"json" desc:"log format: json, or console for humans"`
+	LogLevel        string   `split_words:"true" default:"info" desc:"log level: debug, info, warn or error"`
+}
+
+// loadConfig reads the environment. Validation is separate (Validate), so
+// it can be tested without touching the environment.
+func loadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process(envPrefix, &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return c, fmt.Errorf("%s: cannot read %q as a %s", pe.KeyName, pe.Value, pe.TypeName)
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+var (
+	channelIDPattern = regexp.MustCompile(`^[CG][A-Z0-9]{6,}$`)
+	emojiPattern     = regexp.MustCompile(`^[a-z0-9_+'-]+$`)
+)
+
+// Validate checks the configuration for a subcommand and normalises it. It
+// reports every problem at once, each naming the variable and what a valid
+// value looks like; it never repeats a token's value. Warnings are fixes it
+// made that the operator should know about.
+func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if needTokens {
+		if msg := checkToken(c.AppToken, "xapp-", "SLACK_APP_TOKEN",
+			"the app-level token from Basic Information → App-Level Tokens, with the connections:write scope"); msg != "" {
+			bad("%s", msg)
+		}
+		if msg := checkToken(c.BotToken, "xoxb-", "SLACK_BOT_TOKEN",
+			"the Bot User OAuth Token from OAuth & Permissions, after installing the app"); msg != "" {
+			bad("%s", msg)
+		}
+	}
+
+	c.SlackApiURL = strings.TrimSpace(c.SlackApiURL)
+	if u, err := url.Parse(c.SlackApiURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("INCIDENTBOT_SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (got %q)", c.SlackApiURL)
+	} else if !strings.HasSuffix(c.SlackApiURL, "/") {
+		c.SlackApiURL += "/"
+		warnings = append(warnings, "INCIDENTBOT_SLACK_API_URL did not end in /; using "+c.SlackApiURL)
+	}
+
+	if strings.TrimSpace(c.DB) == "" {
+		bad("INCIDENTBOT_DB must name a database file, e.g. /var/lib/incidentbot/incidentbot.db")
+	}
+
+	c.AnnounceChannel = strings.TrimSpace(c.AnnounceChannel)
+	if c.AnnounceChannel != "" && !channelIDPattern.MatchString(c.AnnounceChannel) {
+		bad("INCIDENTBOT_ANNOUNCE_CHANNEL must be a channel id such as C0123ABCD, not a name (got %q): in Slack, open the channel's details and copy the id at the bottom", c.AnnounceChannel)
+	}
+
+	var emojis []string
+	for _, e := range c.TimelineEmoji {
+		e = strings.Trim(strings.TrimSpace(strings.ToLower(e)), ":")
+		switch {
+		case e == "":
+			continue
+		case !emojiPattern.MatchString(e):
+			bad("INCIDENTBOT_TIMELINE_EMOJI must be reaction names such as pushpin or pushpin,round_pushpin (got %q)", e)
+		default:
+			emojis = append(emojis, e)
+		}
+	}
+	if len(emojis) == 0 {
+		emojis = []string{"pushpin"}
+	}
+	c.TimelineEmoji = emojis
+
+	if c.HTTPAddr != "" {
+		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+			bad("INCIDENTBOT_HTTP_ADDR must be host:port such as 127.0.0.1:8080 or :8080, or empty to disable (got %q)", c.HTTPAddr)
+		}
+	}
+	switch c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat)); c.LogFormat {
+	case "json", "console":
+	default:
+		bad("INCIDENTBOT_LOG_FORMAT must be json or console (got %q)", c.LogFormat)
+	}
+	if _, err := zerolog.ParseLevel(strings.ToLower(c.LogLevel)); err != nil || c.LogLevel == "" {
+		bad("INCIDENTBOT_LOG_LEVEL must be debug, info, warn or error (got %q)", c.LogLevel)
+	}
+	return warnings, errors.Join(errs...)
+}
+
+// checkToken explains what is wrong with a token without ever printing it.
+func checkToken(token, prefix, name, where string) string {
+	t := strings.TrimSpace(token)
+	kinds := map[string]string{"xapp-": "an app-level token (xapp-…)", "xoxb-": "a bot token (xoxb-…)",
+		"xoxp-": "a user token (xoxp-…)", "xoxe-": "a refresh token (xoxe-…)"}
+	switch {
+	case t == "":
+		return fmt.Sprintf("%s is not set (or is empty): set it to %s, which starts with %s", name, where, prefix)
+	case t != token:
+		return fmt.Sprintf("%s has spaces or a newline around it: remove them", name)
+	case strings.HasPrefix(t, prefix):
+		return ""
+	}
+	for p, kind := range kinds {
+		if strings.HasPrefix(t, p) {
+			return fmt.Sprintf("%s holds %s, but it needs %s, which starts with %s", name, kind, where, prefix)
+		}
+	}
+	return fmt.Sprintf("%s does not look like a Slack token: it needs %s, which starts with %s", name, where, prefix)
+}
+
+// configTable is the template of `incidentbot config`. envconfig hands it
+// each variable's Key, Alt and struct Tags.
+const configTable = `VARIABLE	DEFAULT	REQUIRED	DESCRIPTION
+{{range .}}{{or (.Tags.Get "show") .Key}}	{{or (.Tags.Get "default") "-"}}	{{or (.Tags.Get "req") "no"}}	{{.Tags.Get "desc"}}
+{{end}}`
+
+// printConfigTable writes every variable with its default, whether it is
+// required, and what it means.
+func printConfigTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tmpl := template.Must(template.New("config").Parse(configTable))
+	if err := envconfig.Usaget(envPrefix, &Config{}, tw, tmpl); err != nil {
+		return err
+	}
+	return tw.Flush()
+}

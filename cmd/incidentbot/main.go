@@ -1,0 +1,52 @@
+// Command incidentbot runs the Slack incident-response bot and its offline
+// tools. See `incidentbot help`.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `incidentbot — a Slack incident-response bot (Socket Mode, state in bbolt).
+
+Usage:
+  incidentbot [run]              connect to Slack and serve until SIGINT/SIGTERM
+  incidentbot demo [--out DIR]   replay an incident against a fake Slack; no account needed
+  incidentbot export INC-N       print an incident's postmortem draft (reads the database)
+  incidentbot list               list the incidents in the database
+  incidentbot config             print the configuration variables
+  incidentbot help               this help
+
+Configuration comes from the environment: see 'incidentbot config'.
+`
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain runs a subcommand and returns the exit code: 0 ok, 1 failed,
+// 2 misused (unknown subcommand or flag).
+func realMain(args []string, stdout, stderr io.Writer) int {
+	sub := "run"
+	if len(args) > 0 {
+		sub, args = args[0], args[1:]
+	}
+	switch sub {
+	case "run":
+		return cmdRun(args, stderr)
+	case "demo":
+		return cmdDemo(args, stdout, stderr)
+	case "export":
+		return cmdExport(args, stdout, stderr)
+	case "list":
+		return cmdList(args, stdout, stderr)
+	case "config":
+		return cmdConfig(args, stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "incidentbot: unknown subcommand %q\n\n%s", sub, usage)
+	return 2
+}

@@ -1,0 +1,78 @@
+package handlers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Command is the parsed text of a slash command (or a bot mention):
+// a subcommand name and the rest of the text, untouched.
+type Command struct {
+	Name string
+	Args string
+}
+
+// aliases map words people reach for under pressure to the real subcommand.
+var aliases = map[string]string{
+	"new": "declare", "open": "declare", "start": "declare",
+	"close": "resolve", "done": "resolve",
+	"?": "help",
+}
+
+// ParseCommand splits "/incident <sub> <args…>". Empty text is "help".
+func ParseCommand(text string) Command {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Command{Name: "help"}
+	}
+	name, args, _ := strings.Cut(text, " ")
+	if i := strings.IndexAny(name, "\t\n"); i >= 0 { // "declare\nTitle" from a pasted text
+		name, args = name[:i], name[i+1:]+" "+args
+	}
+	name = strings.ToLower(name)
+	if real, ok := aliases[name]; ok {
+		name = real
+	}
+	return Command{Name: name, Args: strings.TrimSpace(args)}
+}
+
+// DeclareArgs is the parsed text after "declare".
+type DeclareArgs struct {
+	Severity incident.Severity
+	Private  bool
+	Title    string
+}
+
+// ParseDeclare reads "[--private] [sevN] <title>" (options in any order
+// before the title).
+func ParseDeclare(args string) (DeclareArgs, error) {
+	var d DeclareArgs
+	rest := strings.TrimSpace(args)
+	for rest != "" {
+		word, tail, _ := strings.Cut(rest, " ")
+		lw := strings.ToLower(word)
+		switch {
+		case lw == "--private" || lw == "-p":
+			d.Private = true
+		case strings.HasPrefix(lw, "--"):
+			return d, incident.Invalid(fmt.Sprintf("%q is not an option of declare.", word),
+				"The only option is --private, e.g. /incident declare --private sev2 Payroll export leaking data")
+		case incident.LooksLikeSeverity(lw):
+			if d.Severity != 0 {
+				return d, incident.Invalid("Two severities were given.", "Give one, e.g. /incident declare sev2 Checkout is failing")
+			}
+			sev, err := incident.ParseSeverity(lw)
+			if err != nil {
+				return d, err
+			}
+			d.Severity = sev
+		default:
+			d.Title = rest
+			return d, nil
+		}
+		rest = strings.TrimSpace(tail)
+	}
+	return d, nil
+}

@@ -1,0 +1,193 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PostmortemInput is what a postmortem draft is made from.
+type PostmortemInput struct {
+	Incident *Incident
+	// Timeline is every entry; deleted and pending ones are left out of the draft.
+	Timeline []Entry
+	// Names maps user ids to display names, for mentions inside texts.
+	Names map[string]string
+	// Now is when the draft is generated (and the end of an open incident).
+	Now time.Time
+}
+
+// PostmortemView is the data the postmortem template sees. Everything is
+// already formatted, so a team's own template stays simple.
+type PostmortemView struct {
+	Ref, Title, Severity, PeakSeverity, Status string
+	Lead                                       string
+	Authors                                    []string
+	Declared, Resolved, Date, Generated        string
+	Open                                       bool
+	Summary                                    string
+	Description                                string
+	Impact                                     ImpactView
+	KeyTimes                                   []NamedValue
+	Measures                                   []NamedValue
+	Timeline                                   []TimelineLine
+	ResolutionNote                             string
+}
+
+// ImpactView is the Impact section.
+type ImpactView struct {
+	Start, End, Duration string
+	StartNote            string // says which key time the start is, when not "started"
+	Services             []string
+	TimeAtSeverity       []NamedValue
+}
+
+// NamedValue is a label and its formatted value.
+type NamedValue struct{ Name, Value string }
+
+// TimelineLine is one timeline entry, formatted.
+type TimelineLine struct {
+	Time, Author, Text, Link string
+	Bot                      bool
+	Kind                     EntryKind
+	Files                    []Link
+}
+
+// NewPostmortemView prepares the view of a postmortem draft.
+func NewPostmortemView(in PostmortemInput) PostmortemView {
+	inc := in.Incident
+	md := func(s string) string { return Markdown(s, in.Names) }
+	name := func(u User) string {
+		if n := in.Names[u.ID]; n != "" {
+			return n
+		}
+		if u.Name != "" {
+			return u.Name
+		}
+		return u.ID
+	}
+	v := PostmortemView{
+		Ref: inc.Ref(), Title: md(inc.Title), Severity: inc.Severity.Label(), Status: "Draft",
+		Lead: name(inc.Lead()), Declared: FormatTime(inc.Times.Declared), Resolved: FormatTime(inc.Times.Resolved),
+		Date: inc.Times.Declared.UTC().Format("2006-01-02"), Generated: FormatTime(in.Now),
+		Open: inc.Open(), Description: md(inc.Description), ResolutionNote: md(inc.ResolutionNote),
+	}
+	if p := inc.PeakSeverity(); p != inc.Severity {
+		v.PeakSeverity = p.Label()
+	}
+	for _, r := range []Role{RoleLead, RoleComms, RoleScribe} {
+		if u, ok := inc.Roles[r]; ok {
+			v.Authors = appendUnique(v.Authors, name(u))
+		}
+	}
+	if len(v.Authors) == 0 {
+		v.Authors = []string{name(inc.DeclaredBy)}
+	}
+	v.Impact = impactView(inc, in.Now)
+	v.KeyTimes, v.Measures = keyTimesView(inc.Times)
+	v.Summary = summarySentence(inc, v, in.Now)
+	for _, e := range in.Timeline {
+		if e.Deleted || e.Pending {
+			continue
+		}
+		line := TimelineLine{Time: FormatTime(e.At), Author: name(e.Author), Text: md(e.Text), Link: e.Link,
+			Bot: e.Kind == KindEvent, Kind: e.Kind, Files: e.Files}
+		if line.Bot {
+			line.Author = "incidentbot"
+		}
+		v.Timeline = append(v.Timeline, line)
+	}
+	return v
+}
+
+func impactView(inc *Incident, now time.Time) ImpactView {
+	start, from := inc.Times.ImpactStart()
+	iv := ImpactView{Start: FormatTime(start), Services: inc.Services, Duration: inc.Times.Duration(now).String()}
+	if from != "" && from != "started" {
+		iv.StartNote = fmt.Sprintf("impact start not recorded; measured from when the incident was %s", from)
+	}
+	if inc.Open() {
+		iv.End = "ongoing"
+		iv.Duration += " so far"
+	} else {
+		iv.End = FormatTime(inc.Times.Resolved)
+	}
+	end := inc.Times.Resolved
+	if end.IsZero() {
+		end = now
+	}
+	for i, c := range inc.SeverityLog {
+		until := end
+		if i+1 < len(inc.SeverityLog) {
+			until = inc.SeverityLog[i+1].At
+		}
+		iv.TimeAtSeverity = append(iv.TimeAtSeverity, NamedValue{c.Severity.Label(),
+			fmt.Sprintf("%s (from %s)", FormatDuration(until.Sub(c.At)), FormatTime(c.At))})
+	}
+	return iv
+}
+
+func keyTimesView(k KeyTimes) (times, measures []NamedValue) {
+	times = []NamedValue{
+		{"Started (impact began)", FormatTime(k.Started)},
+		{"Detected", FormatTime(k.Detected)},
+		{"Declared", FormatTime(k.Declared)},
+		{"Acknowledged", FormatTime(k.Acknowledged)},
+		{"Identified", FormatTime(k.Identified)},
+		{"Mitigated", FormatTime(k.Mitigated)},
+		{"Resolved", FormatTime(k.Resolved)},
+	}
+	note := func(s Span) string {
+		if s.OK && s.From != "" && s.From != "started" && s.From != "declared" {
+			return s.String() + " (from " + s.From + ")"
+		}
+		if s.OK && s.From == "declared" {
+			return s.String() + " (from declared; started not recorded)"
+		}
+		return s.String()
+	}
+	measures = []NamedValue{
+		{"Time to detect", k.TimeToDetect().String()},
+		{"Time to acknowledge", k.TimeToAcknowledge().String()},
+		{"Time to mitigate", note(k.TimeToMitigate())},
+		{"Time to resolve", note(k.TimeToResolve())},
+	}
+	return times, measures
+}
+
+func summarySentence(inc *Incident, v PostmortemView, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "On %s, %s (%s) — %s —", v.Date, v.Ref, v.Severity, v.Title)
+	if len(inc.Services) > 0 {
+		fmt.Fprintf(&b, " affected %s", joinAnd(inc.Services))
+	} else {
+		b.WriteString(" affected [which services and customers?]")
+	}
+	d := inc.Times.Duration(now)
+	switch {
+	case inc.Open():
+		fmt.Fprintf(&b, " and has been ongoing for %s.", d)
+	default:
+		fmt.Fprintf(&b, " for %s.", d)
+	}
+	return b.String()
+}
+
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

@@ -1,0 +1,204 @@
+// Package store keeps incidentbot's state in a bbolt file. It is the only
+// package that imports bbolt. Every change goes through Update (or Batch) with
+// a *Tx whose methods speak the domain's types, so a Slack event's effects
+// and the Slack calls it causes are committed together or not at all.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrLocked means another process holds the database file.
+var ErrLocked = errors.New("database is in use by another process")
+
+// SchemaVersion is the layout this build reads and writes.
+const SchemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketIncidents = []byte("incidents")
+	bucketChannels  = []byte("channels")
+	bucketTimeline  = []byte("timeline")
+	bucketSeen      = []byte("seen")
+	bucketSeenAt    = []byte("seen_at")
+	bucketOutbox    = []byte("outbox")
+	bucketDead      = []byte("deadletter")
+	allBuckets      = [][]byte{bucketMeta, bucketIncidents, bucketChannels, bucketTimeline,
+		bucketSeen, bucketSeenAt, bucketOutbox, bucketDead}
+
+	keySchema = []byte("schema_version")
+)
+
+// Options tune Open.
+type Options struct {
+	// Timeout bounds the wait for the file lock; past it Open returns ErrLocked
+	// instead of hanging. Default 2s.
+	Timeout time.Duration
+	// ReadOnly opens the file with a shared lock, for offline commands.
+	ReadOnly bool
+	// NoSync skips fsync on commit. Only for benchmarks of the floor.
+	NoSync bool
+}
+
+// DB is an open incidentbot database.
+type DB struct {
+	bolt *bolt.DB
+	path string
+
+	mu        sync.Mutex
+	onEnqueue func([]Job)
+}
+
+// Open opens or creates the database at path. It fails fast with a clear
+// error when the directory is missing or unwritable or another process
+// holds the file.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	if err := checkPath(path, opts.ReadOnly); err != nil {
+		return nil, err
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:  opts.Timeout,
+		ReadOnly: opts.ReadOnly,
+		NoSync:   opts.NoSync,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w (another incidentbot is probably running with this file; stop it or point this one at another file)", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{bolt: b, path: path}
+	if !opts.ReadOnly {
+		if err := db.init(); err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+func checkPath(path string, readOnly bool) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("database directory %s does not exist: create it or choose another path", dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("database directory %s is not a directory", dir)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("database path %s is a directory; give a file name such as %s", path, filepath.Join(path, "incidentbot.db"))
+		}
+		flag := os.O_RDWR
+		if readOnly {
+			flag = os.O_RDONLY
+		}
+		f, err := os.OpenFile(path, flag, 0)
+		if err != nil {
+			return fmt.Errorf("database file %s cannot be opened for %s: %w", path, map[bool]string{true: "reading", false: "writing"}[readOnly], err)
+		}
+		return f.Close()
+	} else if readOnly {
+		return fmt.Errorf("database file %s does not exist: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, ".incidentbot-write-check-*")
+	if err != nil {
+		return fmt.Errorf("database directory %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
+}
+
+// init creates the buckets once and checks the schema version.
+func (db *DB) init() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		v := meta.Get(keySchema)
+		switch {
+		case v == nil:
+			return meta.Put(keySchema, u64(SchemaVersion))
+		case binary.BigEndian.Uint64(v) > SchemaVersion:
+			return fmt.Errorf("database schema version %d is newer than this incidentbot understands (%d): upgrade incidentbot", binary.BigEndian.Uint64(v), SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// Path returns the file the database lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database, waiting for open transactions.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// OnEnqueue registers the function told, after each commit, about the jobs
+// that commit enqueued. The dispatcher uses it to avoid rescanning the outbox.
+func (db *DB) OnEnqueue(fn func([]Job)) {
+	db.mu.Lock()
+	db.onEnqueue = fn
+	db.mu.Unlock()
+}
+
+func (db *DB) enqueued(jobs []Job) {
+	db.mu.Lock()
+	fn := db.onEnqueue
+	db.mu.Unlock()
+	if fn != nil {
+		fn(jobs)
+	}
+}
+
+// Update runs fn in a read-write transaction, committed if fn returns nil.
+func (db *DB) Update(fn func(*Tx) error) error {
+	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(db.wrap(btx)) })
+}
+
+// Batch runs fn in a transaction shared with concurrent Batch callers, which
+// saves fsyncs. fn may run more than once and must have no other side effects.
+func (db *DB) Batch(fn func(*Tx) error) error {
+	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(db.wrap(btx)) })
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(fn func(*Tx) error) error {
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(db.wrap(btx)) })
+}
+
+// WriteTo writes a consistent copy of the whole database to w, while other
+// transactions go on. It is how backups are taken from a running bot.
+func (db *DB) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+func (db *DB) wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx, db: db} }
+
+// u64 encodes n big-endian, so keys sort in numeric order.
+func u64(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Tx is a transaction. Values are decoded inside it, so what a method returns
+// stays valid after the transaction ends.
+type Tx struct {
+	tx      *bolt.Tx
+	db      *DB
+	pending []Job
+}
+
+func (t *Tx) put(bucket []byte, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", bucket, err)
+	}
+	return t.tx.Bucket(bucket).Put(key, data)
+}
+
+func get[T any](b *bolt.Bucket, key []byte) (*T, error) {
+	data := b.Get(key)
+	if data == nil {
+		return nil, incident.ErrNotFound
+	}
+	v := new(T)
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return v, nil
+}
+
+// NextIncidentID allocates the next incident number. Numbers are never
+// reused, even when the transaction that allocated one is the last to commit.
+func (t *Tx) NextIncidentID() (int64, error) {
+	n, err := t.tx.Bucket(bucketIncidents).NextSequence()
+	return int64(n), err
+}
+
+// PutIncident writes an incident and indexes its channel.
+func (t *Tx) PutIncident(inc *incident.Incident) error {
+	if inc.ID <= 0 {
+		return fmt.Errorf("put incident: id %d: %w", inc.ID, incident.ErrInvalidInput)
+	}
+	if err := t.put(bucketIncidents, u64(uint64(inc.ID)), inc); err != nil {
+		return err
+	}
+	if inc.ChannelID != "" {
+		return t.tx.Bucket(bucketChannels).Put([]byte(inc.ChannelID), u64(uint64(inc.ID)))
+	}
+	return nil
+}
+
+// Incident returns incident id, or an error matching incident.ErrNotFound.
+func (t *Tx) Incident(id int64) (*incident.Incident, error) {
+	inc, err := get[incident.Incident](t.tx.Bucket(bucketIncidents), u64(uint64(id)))
+	if err != nil {
+		return nil, fmt.Errorf("incident %s: %w", incident.Ref(id), err)
+	}
+	return inc, nil
+}
+
+// IncidentByChannel returns the incident whose channel is channelID.
+func (t *Tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
+	v := t.tx.Bucket(bucketChannels).Get([]byte(channelID))
+	if v == nil {
+		return nil, fmt.Errorf("incident for channel %s: %w", channelID, incident.ErrNotFound)
+	}
+	return t.Incident(int64(binary.BigEndian.Uint64(v)))
+}
+
+// EachIncident calls fn for every incident in number order until fn returns
+// an error.
+func (t *Tx) EachIncident(fn func(*incident.Incident) error) error {
+	return t.tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+		var inc incident.Incident
+		if err := json.Unmarshal(v, &inc); err != nil {
+			return fmt.Errorf("decode incident %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		return fn(&inc)
+	})
+}
+
+// Incidents returns every incident, in number order.
+func (t *Tx) Incidents() ([]*incident.Incident, error) {
+	var all []*incident.Incident
+	err := t.EachIncident(func(inc *incident.Incident) error {
+		all = append(all, inc)
+		return nil
+	})
+	return all, err
+}
+
+// MarkSeen records a dedupe key (an event or envelope id). It reports false
+// when the key was already recorded: the envelope is a redelivery.
+func (t *Tx) MarkSeen(key string, at time.Time) (isNew bool, err error) {
+	seen := t.tx.Bucket(bucketSeen)
+	if seen.Get([]byte(key)) != nil {
+		return false, nil
+	}
+	stamp := u64(uint64(at.UnixNano()))
+	if err := seen.Put([]byte(key), stamp); err != nil {
+		return false, err
+	}
+	return true, t.tx.Bucket(bucketSeenAt).Put(append(stamp, key...), nil)
+}
+
+// ExpireSeen forgets dedupe keys recorded before cutoff and returns how many.
+// Slack stops redelivering an event within minutes, so keys need not live
+// for ever; the time index makes this a range delete.
+func (t *Tx) ExpireSeen(cutoff time.Time) (int, error) {
+	seen, byTime := t.tx.Bucket(bucketSeen), t.tx.Bucket(bucketSeenAt)
+	limit := uint64(cutoff.UnixNano())
+	c := byTime.Cursor()
+	n := 0
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k[:8]) < limit; k, _ = c.Next() {
+		if err := seen.Delete(k[8:]); err != nil {
+			return n, err
+		}
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// SeenCount returns how many dedupe keys are held.
+func (t *Tx) SeenCount() int { return t.tx.Bucket(bucketSeen).Stats().KeyN }
+
+// DeadLetter is an envelope the bot could not apply, kept for an operator.
+type DeadLetter struct {
+	Type     string          `json:"type"`
+	Envelope string          `json:"envelope_id"`
+	Payload  json.RawMessage `json:"payload"`
+	Error    string          `json:"error"`
+	At       time.Time       `json:"at"`
+}
+
+// PutDeadLetter keeps an envelope that failed to apply.
+func (t *Tx) PutDeadLetter(d DeadLetter) error {
+	b := t.tx.Bucket(bucketDead)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	return t.put(bucketDead, u64(seq), d)
+}
+
+// DeadLetters returns every kept envelope, oldest first.
+func (t *Tx) DeadLetters() ([]DeadLetter, error) {
+	var out []DeadLetter
+	err := t.tx.Bucket(bucketDead).ForEach(func(_, v []byte) error {
+		var d DeadLetter
+		if err := json.Unmarshal(v, &d); err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
