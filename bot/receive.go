@@ -106,9 +106,21 @@ func (b *Bot) observe(ctx context.Context, ev socketmode.Event) *Envelope {
 // dedupeKey is what makes a redelivery recognisable. Slack retries an event
 // with a new envelope id but the same event_id.
 func dedupeKey(env *Envelope) string {
-	if e, ok := env.Data.(slackevents.EventsAPIEvent); ok {
-		if cb, ok := e.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+	// A retry comes in a new envelope with the same payload, so the key is
+	// the payload's own id where it has one: event_id for events, and the
+	// trigger_id every user action gets once.
+	switch d := env.Data.(type) {
+	case slackevents.EventsAPIEvent:
+		if cb, ok := d.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
 			return "ev:" + cb.EventID
+		}
+	case slack.SlashCommand:
+		if d.TriggerID != "" {
+			return "tr:" + d.TriggerID
+		}
+	case slack.InteractionCallback:
+		if d.TriggerID != "" {
+			return "tr:" + d.TriggerID
 		}
 	}
 	return "env:" + env.ID

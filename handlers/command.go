@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/incidentbot/incidentbot/incident"
 )
@@ -27,15 +28,24 @@ func ParseCommand(text string) Command {
 	if text == "" {
 		return Command{Name: "help"}
 	}
-	name, args, _ := strings.Cut(text, " ")
-	if i := strings.IndexAny(name, "\t\n"); i >= 0 { // "declare\nTitle" from a pasted text
-		name, args = name[:i], name[i+1:]+" "+args
-	}
+	name, args := nextWord(text)
 	name = strings.ToLower(name)
 	if real, ok := aliases[name]; ok {
 		name = real
 	}
 	return Command{Name: name, Args: strings.TrimSpace(args)}
+}
+
+// nextWord splits s at its first run of white space of any kind (a pasted
+// title often comes with tabs or new lines) and returns the first word and
+// the rest, trimmed.
+func nextWord(s string) (word, rest string) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
 }
 
 // DeclareArgs is the parsed text after "declare".
@@ -51,7 +61,7 @@ func ParseDeclare(args string) (DeclareArgs, error) {
 	var d DeclareArgs
 	rest := strings.TrimSpace(args)
 	for rest != "" {
-		word, tail, _ := strings.Cut(rest, " ")
+		word, tail := nextWord(rest)
 		lw := strings.ToLower(word)
 		switch {
 		case lw == "--private" || lw == "-p":

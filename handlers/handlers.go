@@ -66,6 +66,10 @@ func New(cfg Config, db *store.DB, api SlackAPI, respond Responder, templates *i
 	return &Handlers{cfg: cfg, store: db, api: api, respond: respond, templates: templates, now: now, log: log}
 }
 
+// SetBotUserID tells the handlers the bot's own user id, learnt from
+// auth.test once Slack answers. Call it before the bot starts handling.
+func (h *Handlers) SetBotUserID(id string) { h.cfg.BotUserID = id }
+
 // Handle applies one envelope inside tx and returns the ack payload.
 func (h *Handlers) Handle(tx *store.Tx, env *bot.Envelope) (any, error) {
 	switch d := env.Data.(type) {

@@ -41,6 +41,10 @@ func safe(text string) string {
 		}
 		return "&lt;" + inner + "&gt;"
 	})
+	// A "<!" left over sits in nested or unbalanced brackets
+	// ("<!here|<@U1>>"), which Slack may still read as a mention: show it
+	// as text.
+	text = strings.ReplaceAll(text, "<!", "&lt;!")
 	return plainSpecials.ReplaceAllString(text, "@"+wordJoiner+"$1")
 }
 
@@ -56,45 +60,32 @@ func clip(text string, n int) string {
 	if utf8.RuneCountInString(text) <= n {
 		return text
 	}
+	if n <= 0 {
+		return ""
+	}
 	r := []rune(text)
 	return string(r[:n-1]) + "…"
 }
 
-// userIDs finds the users mentioned in Slack-formatted text (<@U123> or
-// <@U123|name>), in order, without repeats. A bare "U123ABC" is accepted too,
-// for people who type ids.
+// userMention matches <@U123> and <@U123|name>, or a bare id typed by hand
+// (U or W, then capitals and digits with at least one digit, so that a
+// shouted "UPGRADED" is not taken for an id).
+var userMention = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9]{7,11})\b`)
+
+// userIDs finds the users mentioned in Slack-formatted text, in order of
+// appearance, without repeats.
 func userIDs(text string) []string {
 	var ids []string
 	seen := map[string]bool{}
-	add := func(id string) {
+	for _, m := range userMention.FindAllStringSubmatch(text, -1) {
+		id := m[1] + m[2]
+		if m[2] != "" && !strings.ContainsAny(id, "0123456789") {
+			continue
+		}
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
-	for _, m := range angled.FindAllStringSubmatch(text, -1) {
-		inner := m[1]
-		if strings.HasPrefix(inner, "@U") || strings.HasPrefix(inner, "@W") {
-			id, _, _ := strings.Cut(inner[1:], "|")
-			add(id)
-		}
-	}
-	for _, w := range strings.Fields(angled.ReplaceAllString(text, " ")) {
-		if looksLikeUserID(w) {
-			add(w)
-		}
-	}
 	return ids
-}
-
-func looksLikeUserID(w string) bool {
-	if len(w) < 8 || len(w) > 12 || (w[0] != 'U' && w[0] != 'W') {
-		return false
-	}
-	for _, r := range w[1:] {
-		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
 }

@@ -134,7 +134,7 @@ func (d *Declaration) Validate() error {
 	}
 	if utf8.RuneCountInString(d.Title) > MaxTitle {
 		runes := []rune(d.Title)
-		rest := string(runes[MaxTitle:])
+		rest := string(runes[MaxTitle-1:])
 		d.Title = string(runes[:MaxTitle-1]) + "…"
 		d.Description = strings.TrimSpace("…" + rest + "\n\n" + d.Description)
 	}

@@ -17,7 +17,9 @@ func ChannelName(n int64, title string, attempt int) string {
 	if attempt > 1 {
 		suffix = "-" + strconv.Itoa(attempt)
 	}
-	slug := Slug(title, MaxChannelName-len(prefix)-len(suffix)-1)
+	// The title is stored as Slack sends text (&amp; &lt; &gt;, <links>);
+	// slug what a person reads, not the escapes.
+	slug := Slug(Markdown(title, nil), MaxChannelName-len(prefix)-len(suffix)-1)
 	if slug == "" {
 		return prefix + suffix
 	}
@@ -54,6 +56,11 @@ func Slug(text string, max int) string {
 			if b.Len() > max+1 { // enough to know we must cut
 				break
 			}
+			continue
+		}
+		if r >= 0x300 && r <= 0x36f {
+			// A combining accent (decomposed "u" + "¨"): part of the letter
+			// before it, not a word break.
 			continue
 		}
 		pendingHyphen = true

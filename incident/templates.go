@@ -64,6 +64,10 @@ func LoadTemplates(dir string) (*Templates, error) {
 		}
 	}
 	t.set = set
+	// A broken override is an error at start, not when someone resolves.
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

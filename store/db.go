@@ -80,11 +80,13 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{bolt: b, path: path}
-	if !opts.ReadOnly {
-		if err := db.init(); err != nil {
-			_ = b.Close()
-			return nil, err
-		}
+	check := db.init
+	if opts.ReadOnly {
+		check = db.checkSchema
+	}
+	if err := check(); err != nil {
+		_ = b.Close()
+		return nil, err
 	}
 	return db, nil
 }
@@ -132,15 +134,30 @@ func (db *DB) init() error {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		v := meta.Get(keySchema)
-		switch {
-		case v == nil:
+		if meta.Get(keySchema) == nil {
 			return meta.Put(keySchema, u64(SchemaVersion))
-		case binary.BigEndian.Uint64(v) > SchemaVersion:
-			return fmt.Errorf("database schema version %d is newer than this incidentbot understands (%d): upgrade incidentbot", binary.BigEndian.Uint64(v), SchemaVersion)
 		}
-		return nil
+		return schemaOK(meta.Get(keySchema))
 	})
+}
+
+// checkSchema is init for read-only opens: it changes nothing, but refuses a
+// file written by a newer incidentbot rather than misreading it.
+func (db *DB) checkSchema() error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return fmt.Errorf("%s is not an incidentbot database (no meta bucket)", db.path)
+		}
+		return schemaOK(meta.Get(keySchema))
+	})
+}
+
+func schemaOK(v []byte) error {
+	if len(v) == 8 && binary.BigEndian.Uint64(v) > SchemaVersion {
+		return fmt.Errorf("database schema version %d is newer than this incidentbot understands (%d): upgrade incidentbot", binary.BigEndian.Uint64(v), SchemaVersion)
+	}
+	return nil
 }
 
 // Path returns the file the database lives in.
@@ -195,6 +212,16 @@ func (db *DB) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (db *DB) wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx, db: db} }
+
+// count returns the number of keys in b.
+func count(b *bolt.Bucket) int {
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
 
 // u64 encodes n big-endian, so keys sort in numeric order.
 func u64(n uint64) []byte {

@@ -84,4 +84,4 @@ func (t *Tx) Jobs() ([]Job, error) {
 }
 
 // JobCount returns how many jobs wait.
-func (t *Tx) JobCount() int { return t.tx.Bucket(bucketOutbox).Stats().KeyN }
+func (t *Tx) JobCount() int { return count(t.tx.Bucket(bucketOutbox)) }

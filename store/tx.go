@@ -120,22 +120,26 @@ func (t *Tx) MarkSeen(key string, at time.Time) (isNew bool, err error) {
 func (t *Tx) ExpireSeen(cutoff time.Time) (int, error) {
 	seen, byTime := t.tx.Bucket(bucketSeen), t.tx.Bucket(bucketSeenAt)
 	limit := uint64(cutoff.UnixNano())
+	// Collect first: deleting under a bbolt cursor skips the next key.
+	var old [][]byte
 	c := byTime.Cursor()
-	n := 0
 	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k[:8]) < limit; k, _ = c.Next() {
-		if err := seen.Delete(k[8:]); err != nil {
-			return n, err
-		}
-		if err := c.Delete(); err != nil {
-			return n, err
-		}
-		n++
+		old = append(old, append([]byte(nil), k...))
 	}
-	return n, nil
+	for i, k := range old {
+		if err := seen.Delete(k[8:]); err != nil {
+			return i, err
+		}
+		if err := byTime.Delete(k); err != nil {
+			return i, err
+		}
+	}
+	return len(old), nil
 }
 
-// SeenCount returns how many dedupe keys are held.
-func (t *Tx) SeenCount() int { return t.tx.Bucket(bucketSeen).Stats().KeyN }
+// SeenCount returns how many dedupe keys are held. It counts with a cursor
+// because bucket stats do not see writes of the open transaction.
+func (t *Tx) SeenCount() int { return count(t.tx.Bucket(bucketSeen)) }
 
 // DeadLetter is an envelope the bot could not apply, kept for an operator.
 type DeadLetter struct {
