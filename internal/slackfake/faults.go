@@ -1,0 +1,80 @@
+package slackfake
+
+import "time"
+
+// Fault describes how a Web API call should fail.
+//
+//   - Status 429 (or Status 0 with RetryAfter > 0): HTTP 429 with a
+//     Retry-After header of RetryAfter rounded up to whole seconds and body
+//     {"ok":false,"error":"ratelimited"}; slack-go reports
+//     *slack.RateLimitedError.
+//   - Any other non-200 Status (e.g. 500, 503): that status with an HTML
+//     body, as Slack sends; slack-go reports slack.StatusCodeError.
+//   - Otherwise: HTTP 200 with {"ok":false,"error":Error} (Error defaults
+//     to "internal_error").
+type Fault struct {
+	Status     int
+	RetryAfter time.Duration
+	Error      string
+	// Apply makes the call take effect before the fault is returned, as
+	// when Slack acted but the response was lost. Use it to test that
+	// retries do not duplicate work.
+	Apply bool
+}
+
+type faultState struct {
+	next map[string][]Fault // method → queued faults, consumed in order
+	all  *Fault
+}
+
+// FailNext makes the next n calls of method fail with f. The method "*"
+// matches any method. Queued faults are consumed before FailAll applies.
+func (s *Server) FailNext(method string, n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults.next == nil {
+		s.faults.next = map[string][]Fault{}
+	}
+	for range n {
+		s.faults.next[method] = append(s.faults.next[method], f)
+	}
+}
+
+// FailAll makes every Web API call fail with f until ClearFaults.
+func (s *Server) FailAll(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.all = &f
+}
+
+// ClearFaults removes all queued and standing faults.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = faultState{}
+}
+
+// RevokeTokens makes both tokens fail with token_revoked from now on, as
+// after an app uninstall. Open sockets stay open; call DropConnections as
+// well to make slack-go's reconnect hit the revoked token.
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked = true
+	s.notifyLocked()
+}
+
+func (s *Server) takeFault(method string) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range []string{method, "*"} {
+		if q := s.faults.next[m]; len(q) > 0 {
+			s.faults.next[m] = q[1:]
+			return q[0], true
+		}
+	}
+	if s.faults.all != nil {
+		return *s.faults.all, true
+	}
+	return Fault{}, false
+}
