@@ -30,6 +30,7 @@ type appDeps struct {
 type app struct {
 	cfg      Config
 	db       *store.DB
+	api      *slack.Client
 	bot      *bot.Bot
 	handlers *handlers.Handlers
 	log      zerolog.Logger
@@ -37,9 +38,9 @@ type app struct {
 	health net.Listener
 }
 
-// newApp opens the database, checks the bot token with auth.test, and wires
-// everything. cfg must be validated.
-func newApp(ctx context.Context, cfg Config, deps appDeps) (*app, error) {
+// newApp opens the database and wires everything; it makes no network call,
+// so it is quick even while Slack is down. cfg must be validated.
+func newApp(cfg Config, deps appDeps) (*app, error) {
 	clock := deps.Clock
 	if clock == nil {
 		clock = bot.RealClock
@@ -60,24 +61,16 @@ func newApp(ctx context.Context, cfg Config, deps appDeps) (*app, error) {
 	}
 	api := slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackApiURL), slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionHTTPClient(httpClient))
-	auth, err := authTest(ctx, api, log)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	log.Info().Str("team", auth.Team).Str("team_id", auth.TeamID).Str("bot_user", auth.UserID).Msg("authenticated with Slack")
-
 	respond := func(ctx context.Context, url string, msg *slack.WebhookMessage) error {
 		return slack.PostWebhookCustomHTTPContext(ctx, url, httpClient, msg)
 	}
 	h := handlers.New(handlers.Config{
 		AnnounceChannel: cfg.AnnounceChannel,
 		TimelineEmojis:  cfg.TimelineEmoji,
-		BotUserID:       auth.UserID,
 	}, db, api, respond, templates, clock.Now, log)
 	socket := socketmode.New(api)
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
-	return &app{cfg: cfg, db: db, bot: b, handlers: h, log: log}, nil
+	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, log: log}, nil
 }
 
 // authTest checks the bot token, retrying while Slack is unreachable and
@@ -130,7 +123,18 @@ func (a *app) run(ctx context.Context) error {
 			}
 		}()
 	}
-	err := a.bot.Run(ctx)
+	// auth.test runs after the health endpoint is up: an orchestrator sees
+	// a live process that is not ready while Slack is unreachable, instead
+	// of a crash loop. A refused token still stops the bot at once.
+	auth, err := authTest(ctx, a.api, a.log)
+	if err == nil {
+		a.log.Info().Str("team", auth.Team).Str("team_id", auth.TeamID).Str("bot_user", auth.UserID).Msg("authenticated with Slack")
+		a.handlers.SetBotUserID(auth.UserID)
+		err = a.bot.Run(ctx)
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil // stopped while waiting for Slack: a clean shutdown
+	}
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = srv.Shutdown(sctx)

@@ -29,7 +29,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	a, err := newApp(ctx, cfg, appDeps{Log: log})
+	a, err := newApp(cfg, appDeps{Log: log})
 	if err != nil {
 		log.Error().Err(err).Msg("incidentbot cannot start")
 		return 1

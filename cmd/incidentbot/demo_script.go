@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/incidentbot/incidentbot/internal/slackfake"
+)
+
+// demoUsers are the people of the demo workspace.
+var demoUsers = []slackfake.User{
+	{Name: "mara", RealName: "Mara Okafor", DisplayName: "mara"},
+	{Name: "jonas", RealName: "Jonas Weber", DisplayName: "jonas"},
+	{Name: "priya", RealName: "Priya Raman", DisplayName: "priya"},
+}
+
+// demoStep is one moment of the replayed incident.
+type demoStep struct {
+	At   time.Time
+	What string
+	// Do acts and returns the ts of the message it posted (if any), so the
+	// next step can react to it.
+	Do func(d *demo, lastTS string) (string, error)
+}
+
+func utc(s string) time.Time {
+	t, err := time.Parse("2006-01-02 15:04", s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UTC()
+}
+
+// say posts a message as user in a channel ("" is the incident channel).
+func say(user, channel, text string) func(*demo, string) (string, error) {
+	return func(d *demo, _ string) (string, error) {
+		ch, err := d.channel(channel)
+		if err != nil {
+			return "", err
+		}
+		return d.fake.PostMessage(d.users[user], ch, text), nil
+	}
+}
+
+// pin reacts with :pushpin: as user to the previous step's message.
+func pin(user string) func(*demo, string) (string, error) {
+	return func(d *demo, ts string) (string, error) {
+		ch, err := d.incidentChannel()
+		if err != nil {
+			return "", err
+		}
+		d.fake.AddReaction(d.users[user], ch, ts, "pushpin")
+		return ts, nil
+	}
+}
+
+// join makes user join the incident channel, as people do from the link in
+// the announcement.
+func join(user string) func(*demo, string) (string, error) {
+	return func(d *demo, last string) (string, error) {
+		ch, err := d.incidentChannel()
+		if err != nil {
+			return "", err
+		}
+		d.fake.JoinChannel(d.users[user], ch)
+		d.out.note(d.clock.Now(), d.out.where(ch), user, "joined from the announcement")
+		return last, nil
+	}
+}
+
+// slash runs /incident as user in a channel ("" is the incident channel).
+func slash(user, channel, text string) func(*demo, string) (string, error) {
+	return func(d *demo, last string) (string, error) {
+		ch, err := d.channel(channel)
+		if err != nil {
+			return "", err
+		}
+		d.out.note(d.clock.Now(), d.out.where(ch), user, "/incident "+text)
+		d.fake.SlashCommand(d.users[user], ch, text)
+		return last, nil
+	}
+}
+
+func (d *demo) channel(name string) (string, error) {
+	if name == "" {
+		return d.incidentChannel()
+	}
+	if id, ok := d.chans[name]; ok {
+		return id, nil
+	}
+	return "", fmt.Errorf("no channel %q in the demo", name)
+}
+
+// demoScript follows Stellate's public report "Issues with configuration
+// updates propagating" (../shared/reference/stellate-config-propagation-kv-outage.txt).
+var demoScript = []demoStep{
+	{utc("2023-08-17 10:46"), "customer report", say("priya", "support",
+		"A customer reports their Stellate endpoint failing in FRA and a few other edge locations, right after they pushed an originUrl change.")},
+	{utc("2023-08-17 10:48"), "declare", slash("mara", "support", "declare sev2 Configuration updates not propagating to edge POPs")},
+	{utc("2023-08-17 10:49"), "join", join("jonas")},
+	{utc("2023-08-17 10:49"), "join", join("priya")},
+	{utc("2023-08-17 10:50"), "finding", say("mara", "", "Found it: a stale KV value in the FRA POP and several others. Config pushes are not reaching the edge.")},
+	{utc("2023-08-17 10:50"), "pin", pin("jonas")},
+	{utc("2023-08-17 10:55"), "status page", say("priya", "", "Status page incident opened: degraded KV in FRA and several other POPs.")},
+	{utc("2023-08-17 10:55"), "pin", pin("priya")},
+	{utc("2023-08-17 13:08"), "more impact", say("jonas", "", "Rate Limiting and the Developer Portals are affected as well.")},
+	{utc("2023-08-17 13:08"), "pin", pin("jonas")},
+	{utc("2023-08-17 13:30"), "vendor", say("jonas", "", "Reported to Fastly with a reproduction.")},
+	{utc("2023-08-17 13:30"), "pin", pin("mara")},
+	{utc("2023-08-18 06:23"), "escalation", say("priya", "", "A large e-commerce customer reports their site is down: a KV key disappeared in FRA.")},
+	{utc("2023-08-18 06:23"), "pin", pin("priya")},
+	{utc("2023-08-18 07:16"), "mitigation", say("mara", "", "Deployed a partial fix: the new infrastructure is disabled. Edge caching is back for services without recent config pushes.")},
+	{utc("2023-08-18 07:16"), "pin", pin("mara")},
+	{utc("2023-08-18 10:04"), "vendor fix", say("jonas", "", "Fastly marked their incident resolved: surrogate keys in their C@E caching layer.")},
+	{utc("2023-08-18 10:04"), "pin", pin("jonas")},
+	{utc("2023-08-18 10:33"), "resolve", slash("mara", "",
+		"resolve All services are back on the old infrastructure; Fastly fixed surrogate-key handling in their C@E caching layer.")},
+}
