@@ -1,0 +1,2 @@
+// Package deploy holds the deployment artefacts; its tests check them.
+package deploy
