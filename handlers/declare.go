@@ -27,6 +27,9 @@ func (h *Handlers) declareCommand(r *request, args string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if d.Title == "" && r.triggerID == "" {
+		return "", incident.Invalid("An incident needs a title.", "Type e.g. @incidentbot declare sev2 Checkout is failing for EU customers")
+	}
 	if d.Title == "" {
 		view, err := json.Marshal(declareModal(d, r.channel))
 		if err != nil {
@@ -35,7 +38,7 @@ func (h *Handlers) declareCommand(r *request, args string) (string, error) {
 		return "", r.enqueue("view:"+r.user.ID, jobOpenView, viewJob{TriggerID: r.triggerID, View: view})
 	}
 	inc, err := h.declare(r, incident.Declaration{Title: d.Title, Severity: d.Severity, Private: d.Private,
-		By: r.user, At: r.now}, r.responseURL, "")
+		By: r.user, At: r.now}, r.responseURL, notifyIfNoResponseURL(r))
 	if err != nil {
 		return "", err
 	}
@@ -45,6 +48,15 @@ func (h *Handlers) declareCommand(r *request, args string) (string, error) {
 	}
 	return fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nCreating its %s and inviting you…",
 		inc.Ref(), inc.Severity.Label(), safe(clip(inc.Title, 300)), kind), nil
+}
+
+// notifyIfNoResponseURL is who gets a DM with the new channel when there is
+// no response_url to answer through (a declare by mention).
+func notifyIfNoResponseURL(r *request) string {
+	if r.responseURL != "" {
+		return ""
+	}
+	return r.user.ID
 }
 
 // declare opens an incident: the record, the first timeline entry, and the

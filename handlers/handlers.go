@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -33,6 +34,9 @@ type Config struct {
 	BotUserID string
 	// Command is the slash command's name, for help texts. Default "/incident".
 	Command string
+	// TimelinePrefix starts a channel message that goes straight onto the
+	// timeline ("TL:"); empty disables it.
+	TimelinePrefix string
 }
 
 // Handlers implements bot.Handler and bot.Runner.
@@ -44,6 +48,10 @@ type Handlers struct {
 	templates *incident.Templates
 	now       func() time.Time
 	log       zerolog.Logger
+	// responders, when set, are the only users who may change an incident
+	// (resolve, status, severity, roles); nil: any member of its channel.
+	// It is refreshed from Slack user groups while the bot runs.
+	responders atomic.Pointer[[]string]
 }
 
 // New returns the handlers. now is the clock every recorded time comes from.
@@ -64,6 +72,16 @@ func New(cfg Config, db *store.DB, api SlackAPI, respond Responder, templates *i
 		templates = incident.MustLoadDefaults()
 	}
 	return &Handlers{cfg: cfg, store: db, api: api, respond: respond, templates: templates, now: now, log: log}
+}
+
+// SetResponders restricts who may change incidents to the given user ids
+// (user groups already expanded). nil lifts the restriction.
+func (h *Handlers) SetResponders(ids []string) {
+	if ids == nil {
+		h.responders.Store(nil)
+		return
+	}
+	h.responders.Store(&ids)
 }
 
 // SetBotUserID tells the handlers the bot's own user id, learnt from
@@ -91,6 +109,10 @@ type request struct {
 	channel     string
 	triggerID   string
 	responseURL string
+	// threadTS is the thread a mention came from, so answers go there.
+	threadTS string
+	// at is when the user acted (a mention's own ts); zero means now.
+	at time.Time
 }
 
 // userFacing reports whether err is something to tell the user rather than

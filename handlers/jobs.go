@@ -30,6 +30,7 @@ const (
 	jobOpenView         = "open_view"
 	jobUploadPostmortem = "upload_postmortem"
 	jobReact            = "react"
+	jobFetchMessage     = "fetch_message"
 )
 
 type incidentJob struct {
@@ -64,9 +65,10 @@ type respondJob struct {
 }
 
 type ephemeralJob struct {
-	Channel string `json:"channel"`
-	User    string `json:"user"`
-	Text    string `json:"text"`
+	Channel  string `json:"channel"`
+	User     string `json:"user"`
+	Text     string `json:"text"`
+	ThreadTS string `json:"thread_ts,omitempty"`
 }
 
 type viewJob struct {
@@ -121,6 +123,7 @@ func (h *Handlers) runners() map[string]runFunc {
 		jobOpenView:         decoded(h.runOpenView),
 		jobUploadPostmortem: decoded(h.runUploadPostmortem),
 		jobReact:            decoded(h.runReact),
+		jobFetchMessage:     decoded(h.runFetchMessage),
 	}
 }
 
@@ -170,6 +173,8 @@ func describeJob(kind string) string {
 		return "upload the postmortem draft (run `incidentbot export` to get it)"
 	case jobReact:
 		return "add or remove a reaction"
+	case jobFetchMessage:
+		return "read a message for the timeline"
 	}
 	return "finish a step (" + kind + ")"
 }
@@ -236,7 +241,11 @@ func (h *Handlers) runRespond(ctx context.Context, p respondJob) (func(*store.Tx
 }
 
 func (h *Handlers) runEphemeral(ctx context.Context, p ephemeralJob) (func(*store.Tx) error, error) {
-	_, err := h.api.PostEphemeralContext(ctx, p.Channel, p.User, slack.MsgOptionText(p.Text, false))
+	opts := []slack.MsgOption{slack.MsgOptionText(p.Text, false)}
+	if p.ThreadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(p.ThreadTS))
+	}
+	_, err := h.api.PostEphemeralContext(ctx, p.Channel, p.User, opts...)
 	return nil, err
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,6 +17,7 @@ import (
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/metrics"
 	"github.com/incidentbot/incidentbot/store"
 )
 
@@ -33,6 +36,7 @@ type app struct {
 	api      *slack.Client
 	bot      *bot.Bot
 	handlers *handlers.Handlers
+	metrics  *metrics.Metrics
 	log      zerolog.Logger
 	// health is bound by listen; nil when INCIDENTBOT_HTTP_ADDR is empty.
 	health net.Listener
@@ -45,10 +49,13 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if clock == nil {
 		clock = bot.RealClock
 	}
-	httpClient := deps.HTTP
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	if deps.HTTP != nil {
+		c := *deps.HTTP
+		httpClient = &c
 	}
+	m := metrics.New()
+	httpClient.Transport = m.Transport(httpClient.Transport)
 	log := deps.Log
 	db, err := store.Open(cfg.DB, store.Options{Timeout: 2 * time.Second})
 	if err != nil {
@@ -67,10 +74,55 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	h := handlers.New(handlers.Config{
 		AnnounceChannel: cfg.AnnounceChannel,
 		TimelineEmojis:  cfg.TimelineEmoji,
+		ConfirmEmoji:    cfg.ConfirmEmoji,
+		TimelinePrefix:  cfg.TimelinePrefix,
 	}, db, api, respond, templates, clock.Now, log)
 	socket := socketmode.New(api)
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
-	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, log: log}, nil
+	b.SetMetrics(m)
+	m.SetStateFunc(func() metrics.State { return state(db, b) })
+	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log}, nil
+}
+
+// loadResponders expands INCIDENTBOT_RESPONDERS (user ids and user group
+// ids) into user ids for the handlers. Before the bot handles anything, so a
+// restriction is never briefly lifted.
+func (a *app) loadResponders(ctx context.Context) error {
+	if len(a.cfg.Responders) == 0 {
+		return nil
+	}
+	var ids []string
+	for _, id := range a.cfg.Responders {
+		if !strings.HasPrefix(id, "S") {
+			ids = append(ids, id)
+			continue
+		}
+		members, err := a.api.GetUserGroupMembersContext(ctx, id)
+		if err != nil {
+			return fmt.Errorf("INCIDENTBOT_RESPONDERS: cannot read the members of user group %s: %w (check the id and the usergroups:read scope)", id, err)
+		}
+		ids = append(ids, members...)
+	}
+	a.handlers.SetResponders(ids)
+	return nil
+}
+
+// refreshResponders follows changes to responder user groups; on a failure
+// it keeps the last known members.
+func (a *app) refreshResponders(ctx context.Context) {
+	if !slices.ContainsFunc(a.cfg.Responders, func(id string) bool { return strings.HasPrefix(id, "S") }) {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Minute):
+		}
+		if err := a.loadResponders(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn().Err(err).Msg("kept the previous responders")
+		}
+	}
 }
 
 // authTest checks the bot token, retrying while Slack is unreachable and
@@ -130,7 +182,10 @@ func (a *app) run(ctx context.Context) error {
 	if err == nil {
 		a.log.Info().Str("team", auth.Team).Str("team_id", auth.TeamID).Str("bot_user", auth.UserID).Msg("authenticated with Slack")
 		a.handlers.SetBotUserID(auth.UserID)
-		err = a.bot.Run(ctx)
+		if err = a.loadResponders(ctx); err == nil {
+			go a.refreshResponders(ctx)
+			err = a.bot.Run(ctx)
+		}
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		err = nil // stopped while waiting for Slack: a clean shutdown
@@ -146,8 +201,24 @@ func (a *app) run(ctx context.Context) error {
 	return err
 }
 
+// state is what /metrics reports about the incidents and the outbox, read
+// at scrape time.
+func state(db *store.DB, b *bot.Bot) metrics.State {
+	st := metrics.State{OpenIncidents: map[string]int{}, JobsPending: b.Pending()}
+	_ = db.View(func(tx *store.Tx) error {
+		return tx.EachIncident(func(inc *incident.Incident) error {
+			if inc.Open() {
+				st.OpenIncidents[inc.Severity.String()]++
+			}
+			return nil
+		})
+	})
+	return st
+}
+
 func (a *app) healthHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -31,6 +31,9 @@ type Config struct {
 	HTTPAddr        string   `split_words:"true" default:"127.0.0.1:8080" desc:"address of /healthz and /readyz; empty disables"`
 	LogFormat       string   `split_words:"true" default:"json" desc:"log format: json, or console for humans"`
 	LogLevel        string   `split_words:"true" default:"info" desc:"log level: debug, info, warn or error"`
+	ConfirmEmoji    string   `split_words:"true" default:"white_check_mark" desc:"reaction the bot adds to a message it put on the timeline"`
+	TimelinePrefix  string   `split_words:"true" default:"TL:" desc:"a message in an incident channel that starts with this goes onto the timeline; empty disables"`
+	Responders      []string `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
 }
 
 // loadConfig reads the environment. Validation is separate (Validate), so
@@ -50,6 +53,7 @@ func loadConfig() (Config, error) {
 var (
 	channelIDPattern = regexp.MustCompile(`^[CG][A-Z0-9]{6,}$`)
 	emojiPattern     = regexp.MustCompile(`^[a-z0-9_+'-]+$`)
+	responderPattern = regexp.MustCompile(`^[UWS][A-Z0-9]{6,}$`)
 )
 
 // Validate checks the configuration for a subcommand and normalises it. It
@@ -105,6 +109,23 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 	}
 	c.TimelineEmoji = emojis
 
+	c.ConfirmEmoji = strings.Trim(strings.TrimSpace(strings.ToLower(c.ConfirmEmoji)), ":")
+	if c.ConfirmEmoji != "" && !emojiPattern.MatchString(c.ConfirmEmoji) {
+		bad("INCIDENTBOT_CONFIRM_EMOJI must be a reaction name such as white_check_mark (got %q)", c.ConfirmEmoji)
+	}
+	var responders []string
+	for _, id := range c.Responders {
+		id = strings.TrimSpace(id)
+		switch {
+		case id == "":
+		case !responderPattern.MatchString(id):
+			bad("INCIDENTBOT_RESPONDERS must be user ids (U0123ABCD) or user group ids (S0123ABCD), comma separated, not names (got %q): copy ids from a profile's ⋮ menu → Copy member ID", id)
+		default:
+			responders = append(responders, id)
+		}
+	}
+	c.Responders = responders
+
 	if c.HTTPAddr != "" {
 		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 			bad("INCIDENTBOT_HTTP_ADDR must be host:port such as 127.0.0.1:8080 or :8080, or empty to disable (got %q)", c.HTTPAddr)
@@ -130,7 +151,7 @@ func checkToken(token, prefix, name, where string) string {
 	case t == "":
 		return fmt.Sprintf("%s is not set (or is empty): set it to %s, which starts with %s", name, where, prefix)
 	case t != token:
-		return fmt.Sprintf("%s has spaces or a newline around it: remove them", name)
+		return fmt.Sprintf("%s has spaces or a newline around it: remove them (it should start with %s)", name, prefix)
 	case strings.HasPrefix(t, prefix):
 		return ""
 	}

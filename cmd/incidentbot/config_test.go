@@ -309,6 +309,9 @@ func TestPrintConfigTable(t *testing.T) {
 		{"INCIDENTBOT_HTTP_ADDR", "127.0.0.1:8080", "no"},
 		{"INCIDENTBOT_LOG_FORMAT", "json", "no"},
 		{"INCIDENTBOT_LOG_LEVEL", "info", "no"},
+		{"INCIDENTBOT_CONFIRM_EMOJI", "white_check_mark", "no"},
+		{"INCIDENTBOT_TIMELINE_PREFIX", "TL:", "no"},
+		{"INCIDENTBOT_RESPONDERS", "-", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {

@@ -82,7 +82,7 @@ func runDemo(ctx context.Context, script []demoStep, outDir string, stdout io.Wr
 
 	cfg := Config{AppToken: fake.AppToken(), BotToken: fake.BotToken(), SlackApiURL: fake.APIURL(),
 		DB: filepath.Join(dbDir, "incidentbot.db"), AnnounceChannel: d.chans["incidents"],
-		TimelineEmoji: []string{"pushpin"}, LogFormat: "json", LogLevel: "info"}
+		TimelineEmoji: []string{"pushpin"}, ConfirmEmoji: "white_check_mark", TimelinePrefix: "TL:", LogFormat: "json", LogLevel: "info"}
 	if _, err := cfg.Validate(true); err != nil {
 		return "", err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/incidentbot/incidentbot/internal/slackfake"
@@ -76,6 +77,10 @@ func slash(user, channel, text string) func(*demo, string) (string, error) {
 			return "", err
 		}
 		d.out.note(d.clock.Now(), d.out.where(ch), user, "/incident "+text)
+		// Slack sends "@name" in a command as <@ID|name> (should_escape).
+		for name, id := range d.users {
+			text = strings.ReplaceAll(text, "@"+name, "<@"+id+"|"+name+">")
+		}
 		d.fake.SlashCommand(d.users[user], ch, text)
 		return last, nil
 	}
@@ -99,6 +104,8 @@ var demoScript = []demoStep{
 	{utc("2023-08-17 10:48"), "declare", slash("mara", "support", "declare sev2 Configuration updates not propagating to edge POPs")},
 	{utc("2023-08-17 10:49"), "join", join("jonas")},
 	{utc("2023-08-17 10:49"), "join", join("priya")},
+	{utc("2023-08-17 10:49"), "role", slash("mara", "", "comms @priya")},
+	{utc("2023-08-17 10:49"), "detected", slash("mara", "", "detected 10:46")},
 	{utc("2023-08-17 10:50"), "finding", say("mara", "", "Found it: a stale KV value in the FRA POP and several others. Config pushes are not reaching the edge.")},
 	{utc("2023-08-17 10:50"), "pin", pin("jonas")},
 	{utc("2023-08-17 10:55"), "status page", say("priya", "", "Status page incident opened: degraded KV in FRA and several other POPs.")},
@@ -107,10 +114,13 @@ var demoScript = []demoStep{
 	{utc("2023-08-17 13:08"), "pin", pin("jonas")},
 	{utc("2023-08-17 13:30"), "vendor", say("jonas", "", "Reported to Fastly with a reproduction.")},
 	{utc("2023-08-17 13:30"), "pin", pin("mara")},
+	{utc("2023-08-17 13:31"), "identified", slash("mara", "", "status identified")},
 	{utc("2023-08-18 06:23"), "escalation", say("priya", "", "A large e-commerce customer reports their site is down: a KV key disappeared in FRA.")},
 	{utc("2023-08-18 06:23"), "pin", pin("priya")},
 	{utc("2023-08-18 07:16"), "mitigation", say("mara", "", "Deployed a partial fix: the new infrastructure is disabled. Edge caching is back for services without recent config pushes.")},
 	{utc("2023-08-18 07:16"), "pin", pin("mara")},
+	{utc("2023-08-18 07:17"), "monitoring", slash("mara", "", "status monitoring")},
+	{utc("2023-08-18 07:40"), "note", say("jonas", "", "TL: Large customer confirms their site is back up.")},
 	{utc("2023-08-18 10:04"), "vendor fix", say("jonas", "", "Fastly marked their incident resolved: surrogate keys in their C@E caching layer.")},
 	{utc("2023-08-18 10:04"), "pin", pin("jonas")},
 	{utc("2023-08-18 10:33"), "resolve", slash("mara", "",

@@ -20,7 +20,7 @@ func (t *transcript) print(ev slackfake.Event) {
 		}
 	case slackfake.EventMessageUpdated:
 		if m := ev.Message; m != nil && m.BotID != "" {
-			t.line(ev.Time, t.where(ev.Channel), "incidentbot", "(updated the pinned summary) "+firstLine(t.messageText(*m)))
+			t.line(ev.Time, t.where(ev.Channel), "incidentbot", "updated the pinned summary: "+summaryFields(t.messageText(*m)))
 		}
 	case slackfake.EventEphemeral:
 		if m := ev.Message; m != nil {
@@ -91,7 +91,8 @@ var (
 	mentionRe  = regexp.MustCompile(`<([@#!])([^|>]+)(?:\|([^>]*))?>`)
 	linkRe     = regexp.MustCompile(`<(https?://[^|>]+)(?:\|([^>]*))?>`)
 	shortcodes = strings.NewReplacer(":rotating_light:", "🚨", ":white_check_mark:", "✅", ":pushpin:", "📌",
-		":memo:", "📝", ":warning:", "⚠️", ":x:", "❌", ":pager:", "📟", ":loudspeaker:", "📢", ":hourglass:", "⏳")
+		":memo:", "📝", ":warning:", "⚠️", ":x:", "❌", ":pager:", "📟", ":loudspeaker:", "📢", ":hourglass:", "⏳",
+		":arrows_counterclockwise:", "🔄", ":arrow_double_up:", "⏫", ":lock:", "🔒", ":robot_face:", "🤖")
 )
 
 func emoji(s string) string { return shortcodes.Replace(s) }
@@ -162,9 +163,14 @@ func (t *transcript) messageText(m slackfake.Message) string {
 	return strings.Join(out, "\n")
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
+// summaryFields is the second line of a rendered summary: severity, status
+// and roles, the part that changes.
+func summaryFields(s string) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) < 2 {
+		return s
+	}
+	return strings.TrimPrefix(lines[1], "┃ ")
 }
 
 func clipRunes(s string, n int) string {

@@ -54,7 +54,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	h.cfg = Config{
 		AppToken: fake.AppToken(), BotToken: fake.BotToken(), SlackApiURL: fake.APIURL(),
 		DB: filepath.Join(t.TempDir(), "incidentbot.db"), AnnounceChannel: h.announce,
-		TimelineEmoji: []string{"pushpin"}, LogFormat: "json", LogLevel: "debug",
+		TimelineEmoji: []string{"pushpin"}, ConfirmEmoji: "white_check_mark", TimelinePrefix: "TL:", LogFormat: "json", LogLevel: "debug",
 	}
 	h.deps = appDeps{
 		// Fast retries and posts keep tests quick; the rate and backoff
