@@ -15,7 +15,7 @@ import (
 type commandFunc func(r *request, args string) (string, error)
 
 func (h *Handlers) commands() map[string]commandFunc {
-	return map[string]commandFunc{
+	cmds := map[string]commandFunc{
 		"help":     h.help,
 		"declare":  h.declareCommand,
 		"resolve":  h.resolveCommand,
@@ -31,6 +31,13 @@ func (h *Handlers) commands() map[string]commandFunc {
 		"timeline": h.timelineCommand,
 		"list":     h.listCommand,
 	}
+	// Each capability adds its own commands, from its own file.
+	for _, more := range []map[string]commandFunc{h.pagingCommands(), h.communicationCommands()} {
+		for name, fn := range more {
+			cmds[name] = fn
+		}
+	}
+	return cmds
 }
 
 // slash handles /incident. Every outcome gets an answer: a bad command is

@@ -225,6 +225,20 @@ func (h *Handlers) interaction(tx *store.Tx, cb slack.InteractionCallback) (any,
 		case declareCallback:
 			return h.submitDeclare(r, cb.View)
 		}
+		return h.communicationView(r, cb)
+	case slack.InteractionTypeBlockActions:
+		for _, a := range cb.ActionCallback.BlockActions {
+			var err error
+			switch {
+			case strings.HasPrefix(a.ActionID, pagingActionPrefix):
+				err = h.pagingAction(r, cb, a)
+			case strings.HasPrefix(a.ActionID, updateActionPrefix):
+				err = h.updateAction(r, cb, a)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
 	}
 	return nil, nil
 }

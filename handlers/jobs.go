@@ -110,7 +110,7 @@ func (h *Handlers) Run(ctx context.Context, job store.Job) (func(*store.Tx) erro
 type runFunc func(ctx context.Context, job store.Job) (func(*store.Tx) error, error)
 
 func (h *Handlers) runners() map[string]runFunc {
-	return map[string]runFunc{
+	runners := map[string]runFunc{
 		jobCreateChannel:    h.runCreateChannel,
 		jobInvite:           decoded(h.runInvite),
 		jobPost:             decoded(h.runPost),
@@ -125,6 +125,12 @@ func (h *Handlers) runners() map[string]runFunc {
 		jobReact:            decoded(h.runReact),
 		jobFetchMessage:     decoded(h.runFetchMessage),
 	}
+	for _, more := range []map[string]runFunc{h.pagingRunners(), h.communicationRunners()} {
+		for kind, fn := range more {
+			runners[kind] = fn
+		}
+	}
+	return runners
 }
 
 // decoded adapts a runner of a typed payload.
