@@ -96,7 +96,7 @@ const (
 // Set records a key time a user gave after the fact, refusing times that
 // would make the sequence impossible (detected before started, in the future).
 func (k *KeyTimes) Set(which KeyTime, at, now time.Time) error {
-	if at.After(now.Add(time.Minute)) {
+	if at.After(now.Add(5 * time.Minute)) { // the same tolerance as ParseWhen: clocks drift
 		return Invalid(fmt.Sprintf("%s is in the future.", at.UTC().Format("2006-01-02 15:04 UTC")),
 			"Give a time that has passed, e.g. /incident "+string(which)+" 10:18")
 	}
