@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,8 @@ func incidentOf(tx *store.Tx, channel string) (*incident.Incident, error) {
 // reaction adds a message to the timeline when someone reacts with a
 // timeline emoji, and takes it off when the last such reaction goes.
 func (h *Handlers) reaction(tx *store.Tx, e slackevents.ReactionRemovedEvent, added bool) error {
-	if e.Item.Type != "message" || e.User == h.cfg.BotUserID || !slices.Contains(h.cfg.TimelineEmojis, e.Reaction) {
+	followUp := e.Reaction == h.cfg.FollowUpEmoji
+	if e.Item.Type != "message" || e.User == h.cfg.BotUserID || !followUp && !slices.Contains(h.cfg.TimelineEmojis, e.Reaction) {
 		return nil
 	}
 	inc, err := incidentOf(tx, e.Item.Channel)
@@ -51,6 +53,12 @@ func (h *Handlers) reaction(tx *store.Tx, e slackevents.ReactionRemovedEvent, ad
 	}
 	now := h.now()
 	r := &request{tx: tx, now: now, user: incident.User{ID: e.User}, channel: e.Item.Channel}
+	if followUp {
+		if !added {
+			return nil // a follow-up, once captured, is kept for the review
+		}
+		return h.followUpReaction(r, inc, e.Item.Channel, e.Item.Timestamp)
+	}
 	source := sourceKey(e.Item.Channel, e.Item.Timestamp)
 	pinner := e.User + ":" + e.Reaction
 	entry, err := tx.EntryBySource(inc.ID, source)
@@ -75,7 +83,9 @@ func (h *Handlers) reaction(tx *store.Tx, e slackevents.ReactionRemovedEvent, ad
 		return r.enqueue(lane(inc), jobFetchMessage, fetchJob{Incident: inc.ID, Channel: e.Item.Channel, TS: e.Item.Timestamp})
 	case entry == nil:
 		return nil
-	case entry.Unpin(pinner):
+	case entry.Unpin(pinner) || entry.Kind != incident.KindMessage:
+		// Still pinned by someone, or a TL: note, which is on the timeline
+		// by its own prefix rather than by anyone's reaction.
 		return tx.PutEntry(inc.ID, entry)
 	}
 	if err := tx.DeleteEntry(inc.ID, entry); err != nil {
@@ -112,6 +122,10 @@ func (h *Handlers) message(tx *store.Tx, e *slackevents.MessageEvent) error {
 	}
 	now := h.now()
 	r := &request{tx: tx, now: now, user: incident.User{ID: e.User}, channel: e.Channel}
+	if strings.TrimSpace(text) == "" {
+		return r.enqueue("user:"+e.User, jobEphemeral, ephemeralJob{Channel: e.Channel, User: e.User, ThreadTS: e.ThreadTimeStamp,
+			Text: fmt.Sprintf(":warning: `%s` needs the text to put on the timeline after it, e.g. `%s cache flushed`.", h.cfg.TimelinePrefix, h.cfg.TimelinePrefix)})
+	}
 	if err := tx.AppendEntry(inc.ID, &incident.Entry{
 		At: tsTime(e.TimeStamp, now), Kind: incident.KindNote, Author: r.user, Text: strings.TrimSpace(text),
 		Source: sourceKey(e.Channel, e.TimeStamp), RecordedAt: now,

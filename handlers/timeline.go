@@ -35,8 +35,12 @@ func (h *Handlers) noteCommand(r *request, args string) (string, error) {
 	if rest, ok := cutPrefixFold(text, "--at"); ok {
 		when, body, ok := incident.SplitWhen(strings.TrimSpace(rest), r.now)
 		if !ok {
-			_, err := incident.ParseWhen(firstWords(rest, 2), r.now)
-			return "", err
+			// Say why the leading word is not a time (SplitWhen cannot).
+			if _, err := incident.ParseWhen(firstWords(rest, 1), r.now); err != nil {
+				return "", err
+			}
+			return "", incident.Invalid("After --at comes a time, then the note.",
+				fmt.Sprintf("Type e.g. %s note --at 10:28 Alerts fired", h.cfg.Command))
 		}
 		at, text, backdated = when, strings.TrimSpace(body), true
 	}
