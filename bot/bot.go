@@ -164,6 +164,10 @@ func (b *Bot) Kick() { b.disp.kick() }
 // Pending returns how many jobs wait in the outbox.
 func (b *Bot) Pending() int { return b.disp.pending() }
 
+// Due returns how many jobs are due now or running, leaving out timers set
+// for later (reminders, escalations).
+func (b *Bot) Due() int { return b.disp.due() }
+
 // Run serves until ctx is cancelled or Slack refuses the credentials. On
 // return it has stopped taking envelopes and let in-flight jobs finish (up
 // to ShutdownGrace); the caller closes the database.

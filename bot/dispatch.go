@@ -103,6 +103,23 @@ func (d *dispatcher) pending() int {
 	return n
 }
 
+// due counts jobs that are due now or running: the work a caller waiting
+// for the bot to settle cares about (timers set for later are not).
+func (d *dispatcher) due() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.clock.Now()
+	n := 0
+	for _, l := range d.lanes {
+		for _, j := range l.jobs {
+			if l.running || !j.NotBefore.After(now) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // run starts lanes whose head job is due, and sleeps until the next is.
 func (d *dispatcher) run(ctx context.Context) {
 	// Jobs get a context that outlives ctx by ShutdownGrace, so a call in

@@ -77,7 +77,10 @@ func (h *Handlers) declare(r *request, d incident.Declaration, responseURL, noti
 	if err := r.timelineEvent(inc, "declared", text); err != nil {
 		return nil, err
 	}
-	return inc, r.enqueue(lane(inc), jobCreateChannel, incidentJob{Incident: id, ResponseURL: responseURL, NotifyUser: notifyUser})
+	if err := r.enqueue(lane(inc), jobCreateChannel, incidentJob{Incident: id, ResponseURL: responseURL, NotifyUser: notifyUser}); err != nil {
+		return nil, err
+	}
+	return inc, h.scheduleReminder(r, inc, r.now.Add(h.cfg.UpdateEvery))
 }
 
 func declareModal(d DeclareArgs, channel string) slack.ModalViewRequest {

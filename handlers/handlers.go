@@ -34,6 +34,15 @@ type Config struct {
 	BotUserID string
 	// Command is the slash command's name, for help texts. Default "/incident".
 	Command string
+	// FollowUpEmoji is the reaction that records a message as a follow-up
+	// action. Default "memo".
+	FollowUpEmoji string
+	// StatusChannel is where customer status updates are posted (a channel
+	// id); empty: they are recorded and shown only in the incident channel.
+	StatusChannel string
+	// UpdateEvery is how long an open incident may go without a customer
+	// update before the bot nudges; 0 disables reminders.
+	UpdateEvery time.Duration
 	// TimelinePrefix starts a channel message that goes straight onto the
 	// timeline ("TL:"); empty disables it.
 	TimelinePrefix string
@@ -61,6 +70,9 @@ func New(cfg Config, db *store.DB, api SlackAPI, respond Responder, templates *i
 	}
 	if len(cfg.TimelineEmojis) == 0 {
 		cfg.TimelineEmojis = []string{"pushpin"}
+	}
+	if cfg.FollowUpEmoji == "" {
+		cfg.FollowUpEmoji = "memo"
 	}
 	if cfg.ConfirmEmoji == "" {
 		cfg.ConfirmEmoji = "white_check_mark"

@@ -62,7 +62,14 @@ func (h *Handlers) reopenCommand(r *request, _ string) (string, error) {
 	if err := inc.Reopen(); err != nil {
 		return "", err
 	}
-	return "", r.changed(inc, "reopened", "Reopened by "+mention(r.user)+"; status is Investigating again", true)
+	if err := r.changed(inc, "reopened", "Reopened by "+mention(r.user)+"; status is Investigating again", true); err != nil {
+		return "", err
+	}
+	inc.Reminder++ // stale timers from before the resolution stay quiet
+	if err := r.tx.PutIncident(inc); err != nil {
+		return "", err
+	}
+	return "", h.scheduleReminder(r, inc, r.now.Add(h.cfg.UpdateEvery))
 }
 
 func (h *Handlers) severityCommand(r *request, args string) (string, error) {

@@ -14,36 +14,42 @@ import (
 
 // resolveCommand handles "/incident resolve [note]" in an incident channel.
 func (h *Handlers) resolveCommand(r *request, note string) (string, error) {
-	inc, err := r.incidentIn()
+	inc, err := h.changeable(r)
 	if err != nil {
 		return "", err
 	}
 	if err := inc.Resolve(r.now, note); err != nil {
 		return "", err
 	}
+	return "", h.afterResolve(r, inc)
+}
+
+// afterResolve records and announces a resolution (by command, or by a
+// posted "resolved" customer update) and uploads the postmortem draft.
+func (h *Handlers) afterResolve(r *request, inc *incident.Incident) error {
 	if err := r.tx.PutIncident(inc); err != nil {
-		return "", err
+		return err
 	}
 	text := "Resolved by " + mention(r.user)
 	if inc.ResolutionNote != "" {
 		text += ": " + inc.ResolutionNote
 	}
 	if err := r.timelineEvent(inc, "resolved", text); err != nil {
-		return "", err
+		return err
 	}
 	if err := r.post(inc.ChannelID, resolvedMessage(inc, r.user, r.now), nil); err != nil {
-		return "", err
+		return err
 	}
 	if err := r.refreshChannel(inc); err != nil {
-		return "", err
+		return err
 	}
 	if h.cfg.AnnounceChannel != "" && !inc.Private {
 		if err := r.post(h.cfg.AnnounceChannel, announceResolved(inc, r.now), nil); err != nil {
-			return "", err
+			return err
 		}
 	}
 	// In the channel's lane, so the draft arrives after the resolution message.
-	return "", r.enqueueThrottled(inc.ChannelID, jobUploadPostmortem, incidentJob{Incident: inc.ID})
+	return r.enqueueThrottled(inc.ChannelID, jobUploadPostmortem, incidentJob{Incident: inc.ID})
 }
 
 // Postmortem renders incident id's postmortem draft from the database.

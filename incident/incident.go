@@ -54,6 +54,18 @@ type Incident struct {
 
 	Services       []string `json:"services,omitempty"`
 	ResolutionNote string   `json:"resolution_note,omitempty"`
+
+	// Updates are the customer-facing status updates posted, oldest first.
+	Updates []StatusUpdate `json:"updates,omitempty"`
+	// Drafts are update previews waiting for Post, Edit or Cancel.
+	Drafts []UpdateDraft `json:"drafts,omitempty"`
+	// FollowUps are actions captured during the incident for afterwards.
+	FollowUps []FollowUp `json:"follow_ups,omitempty"`
+	// CustomerChannels also receive posted status updates.
+	CustomerChannels []string `json:"customer_channels,omitempty"`
+	// Reminder counts what happened since the last update reminder was
+	// scheduled; a timer carrying an older value is stale and does nothing.
+	Reminder int `json:"reminder,omitempty"`
 }
 
 // SeverityChange is one entry in an incident's severity history.

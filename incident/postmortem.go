@@ -15,6 +15,9 @@ type PostmortemInput struct {
 	Names map[string]string
 	// Now is when the draft is generated (and the end of an open incident).
 	Now time.Time
+	// Paging is the "Responders and paging" section, one line each (who
+	// was paged when, who acknowledged); empty when nobody was paged.
+	Paging []string
 }
 
 // PostmortemView is the data the postmortem template sees. Everything is
@@ -32,7 +35,22 @@ type PostmortemView struct {
 	Measures                                   []NamedValue
 	Timeline                                   []TimelineLine
 	ResolutionNote                             string
+	Paging                                     []string
+	Updates                                    []UpdateLine
+	FollowUps                                  []FollowUpGroup
 }
+
+// UpdateLine is a customer status update as posted.
+type UpdateLine struct{ Time, Status, Text string }
+
+// FollowUpGroup is the follow-up actions of one horizon.
+type FollowUpGroup struct {
+	Name  string
+	Items []FollowUpLine
+}
+
+// FollowUpLine is one follow-up action and its owner ("" if none).
+type FollowUpLine struct{ Text, Owner string }
 
 // ImpactView is the Impact section.
 type ImpactView struct {
@@ -84,13 +102,18 @@ func NewPostmortemView(in PostmortemInput) PostmortemView {
 		v.Authors = []string{name(inc.DeclaredBy)}
 	}
 	v.Impact = impactView(inc, in.Now)
+	v.Paging = in.Paging
+	for _, u := range inc.Updates {
+		v.Updates = append(v.Updates, UpdateLine{Time: FormatTime(u.At), Status: u.Status.Title(), Text: listItem(md(u.Text))})
+	}
+	v.FollowUps = followUpGroups(inc.FollowUps, md, name)
 	v.KeyTimes, v.Measures = keyTimesView(inc.Times)
 	v.Summary = summarySentence(inc, v, in.Now)
 	for _, e := range in.Timeline {
 		if e.Deleted || e.Pending {
 			continue
 		}
-		line := TimelineLine{Time: FormatTime(e.At), Author: name(e.Author), Text: md(e.Text), Link: e.Link,
+		line := TimelineLine{Time: FormatTime(e.At), Author: name(e.Author), Text: listItem(md(e.Text)), Link: e.Link,
 			Bot: e.Kind == KindEvent, Kind: e.Kind, Files: e.Files}
 		if line.Bot {
 			line.Author = "incidentbot"
@@ -98,6 +121,31 @@ func NewPostmortemView(in PostmortemInput) PostmortemView {
 		v.Timeline = append(v.Timeline, line)
 	}
 	return v
+}
+
+// followUpGroups groups follow-ups as the reference reports do: short-term,
+// mid-term, future, then the ones nobody sorted.
+func followUpGroups(fs []FollowUp, md func(string) string, name func(User) string) []FollowUpGroup {
+	var groups []FollowUpGroup
+	for _, h := range []struct {
+		h     Horizon
+		title string
+	}{{ShortTerm, "Short-term"}, {MidTerm, "Mid-term"}, {Future, "Future"}, {Unsorted, "To sort"}} {
+		g := FollowUpGroup{Name: h.title}
+		for _, f := range fs {
+			if f.Horizon == h.h {
+				owner := ""
+				if f.Owner.ID != "" {
+					owner = name(f.Owner)
+				}
+				g.Items = append(g.Items, FollowUpLine{Text: md(f.Text), Owner: owner})
+			}
+		}
+		if len(g.Items) > 0 {
+			groups = append(groups, g)
+		}
+	}
+	return groups
 }
 
 func impactView(inc *Incident, now time.Time) ImpactView {
@@ -172,6 +220,10 @@ func summarySentence(inc *Incident, v PostmortemView, now time.Time) string {
 	}
 	return b.String()
 }
+
+// listItem indents the lines after the first, so a multi-line text stays
+// inside its Markdown list item (texts are kept whole, never cut).
+func listItem(text string) string { return strings.ReplaceAll(text, "\n", "\n  ") }
 
 func joinAnd(items []string) string {
 	switch len(items) {

@@ -32,8 +32,14 @@ func sampleInput() PostmortemInput {
 
 // check renders every template once with sample data.
 func (t *Templates) check() error {
-	if err := t.Postmortem(io.Discard, sampleInput()); err != nil {
+	in := sampleInput()
+	if err := t.Postmortem(io.Discard, in); err != nil {
 		return fmt.Errorf("template %s cannot render an incident: %w", PostmortemTemplate, err)
+	}
+	for _, s := range Statuses {
+		if _, err := t.Update(s, NewUpdateView(in.Incident, s, "More soon.", in.Now, 30*time.Minute)); err != nil {
+			return fmt.Errorf("template %s cannot render an update: %w", UpdateTemplate(s), err)
+		}
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ type Templates struct {
 var templateFuncs = template.FuncMap{
 	"join": strings.Join,
 	"inc":  func(i int) int { return i + 1 },
+	"list": joinAnd, // "a, b and c", as people write it
 }
 
 // LoadTemplates parses the embedded defaults, then any file in dir with the

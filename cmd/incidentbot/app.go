@@ -61,10 +61,13 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("INCIDENTBOT_DB: %w", err)
 	}
-	templates, err := incident.LoadTemplates("")
+	templates, err := incident.LoadTemplates(cfg.TemplatesDir)
 	if err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, fmt.Errorf("INCIDENTBOT_TEMPLATES_DIR: %w", err)
+	}
+	if len(templates.Overridden) > 0 {
+		log.Info().Strs("templates", templates.Overridden).Str("dir", cfg.TemplatesDir).Msg("using template overrides")
 	}
 	api := slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackApiURL), slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionHTTPClient(httpClient))
@@ -76,6 +79,9 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 		TimelineEmojis:  cfg.TimelineEmoji,
 		ConfirmEmoji:    cfg.ConfirmEmoji,
 		TimelinePrefix:  cfg.TimelinePrefix,
+		FollowUpEmoji:   cfg.FollowupEmoji,
+		StatusChannel:   cfg.StatusChannel,
+		UpdateEvery:     cfg.UpdateEvery,
 	}, db, api, respond, templates, clock.Now, log)
 	socket := socketmode.New(api)
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)

@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"text/tabwriter"
 	"text/template"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/rs/zerolog"
@@ -24,16 +26,20 @@ type Config struct {
 	AppToken string `envconfig:"SLACK_APP_TOKEN" show:"SLACK_APP_TOKEN" req:"run" desc:"app-level token (xapp-…) with the connections:write scope; also INCIDENTBOT_SLACK_APP_TOKEN"`
 	BotToken string `envconfig:"SLACK_BOT_TOKEN" show:"SLACK_BOT_TOKEN" req:"run" desc:"bot token (xoxb-…) from OAuth & Permissions; also INCIDENTBOT_SLACK_BOT_TOKEN"`
 	// SlackApiURL is spelt so envconfig splits it into INCIDENTBOT_SLACK_API_URL.
-	SlackApiURL     string   `split_words:"true" default:"https://slack.com/api/" desc:"Slack Web API base URL, ending in /; tests and the demo point it at the fake Slack"`
-	DB              string   `default:"incidentbot.db" desc:"bbolt database file; its directory must exist and be writable"`
-	AnnounceChannel string   `split_words:"true" desc:"channel id (C…) where declarations and resolutions are announced; empty: nowhere"`
-	TimelineEmoji   []string `split_words:"true" default:"pushpin" desc:"reaction name(s), comma separated, that add a message to the timeline"`
-	HTTPAddr        string   `split_words:"true" default:"127.0.0.1:8080" desc:"address of /healthz and /readyz; empty disables"`
-	LogFormat       string   `split_words:"true" default:"json" desc:"log format: json, or console for humans"`
-	LogLevel        string   `split_words:"true" default:"info" desc:"log level: debug, info, warn or error"`
-	ConfirmEmoji    string   `split_words:"true" default:"white_check_mark" desc:"reaction the bot adds to a message it put on the timeline"`
-	TimelinePrefix  string   `split_words:"true" default:"TL:" desc:"a message in an incident channel that starts with this goes onto the timeline; empty disables"`
-	Responders      []string `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
+	SlackApiURL     string        `split_words:"true" default:"https://slack.com/api/" desc:"Slack Web API base URL, ending in /; tests and the demo point it at the fake Slack"`
+	DB              string        `default:"incidentbot.db" desc:"bbolt database file; its directory must exist and be writable"`
+	AnnounceChannel string        `split_words:"true" desc:"channel id (C…) where declarations and resolutions are announced; empty: nowhere"`
+	TimelineEmoji   []string      `split_words:"true" default:"pushpin" desc:"reaction name(s), comma separated, that add a message to the timeline"`
+	HTTPAddr        string        `split_words:"true" default:"127.0.0.1:8080" desc:"address of /healthz and /readyz; empty disables"`
+	LogFormat       string        `split_words:"true" default:"json" desc:"log format: json, or console for humans"`
+	LogLevel        string        `split_words:"true" default:"info" desc:"log level: debug, info, warn or error"`
+	ConfirmEmoji    string        `split_words:"true" default:"white_check_mark" desc:"reaction the bot adds to a message it put on the timeline"`
+	TimelinePrefix  string        `split_words:"true" default:"TL:" desc:"a message in an incident channel that starts with this goes onto the timeline; empty disables"`
+	StatusChannel   string        `split_words:"true" desc:"channel id (C…) where customer status updates are posted; empty: recorded and shown in the incident channel only"`
+	UpdateEvery     time.Duration `split_words:"true" default:"30m" desc:"nudge an open incident's channel when no customer update was posted for this long (Go duration, e.g. 30m); 0 disables"`
+	FollowupEmoji   string        `split_words:"true" default:"memo" desc:"reaction that records a message in an incident channel as a follow-up action"`
+	TemplatesDir    string        `split_words:"true" desc:"directory whose postmortem.md.tmpl / update-<status>.tmpl files override the built-in templates"`
+	Responders      []string      `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
 }
 
 // loadConfig reads the environment. Validation is separate (Validate), so
@@ -109,6 +115,22 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 	}
 	c.TimelineEmoji = emojis
 
+	c.StatusChannel = strings.TrimSpace(c.StatusChannel)
+	if c.StatusChannel != "" && !channelIDPattern.MatchString(c.StatusChannel) {
+		bad("INCIDENTBOT_STATUS_CHANNEL must be a channel id such as C0123ABCD, not a name (got %q)", c.StatusChannel)
+	}
+	if c.UpdateEvery < 0 || c.UpdateEvery > 0 && c.UpdateEvery < time.Minute {
+		bad("INCIDENTBOT_UPDATE_EVERY must be a duration of at least 1m such as 30m, or 0 to disable (got %s)", c.UpdateEvery)
+	}
+	c.FollowupEmoji = strings.Trim(strings.TrimSpace(strings.ToLower(c.FollowupEmoji)), ":")
+	if c.FollowupEmoji != "" && !emojiPattern.MatchString(c.FollowupEmoji) {
+		bad("INCIDENTBOT_FOLLOWUP_EMOJI must be a reaction name such as memo (got %q)", c.FollowupEmoji)
+	}
+	if c.TemplatesDir != "" {
+		if st, err := os.Stat(c.TemplatesDir); err != nil || !st.IsDir() {
+			bad("INCIDENTBOT_TEMPLATES_DIR must be an existing directory (got %q); leave it empty for the built-in templates", c.TemplatesDir)
+		}
+	}
 	c.ConfirmEmoji = strings.Trim(strings.TrimSpace(strings.ToLower(c.ConfirmEmoji)), ":")
 	if c.ConfirmEmoji != "" && !emojiPattern.MatchString(c.ConfirmEmoji) {
 		bad("INCIDENTBOT_CONFIRM_EMOJI must be a reaction name such as white_check_mark (got %q)", c.ConfirmEmoji)

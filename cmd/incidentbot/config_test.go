@@ -311,6 +311,10 @@ func TestPrintConfigTable(t *testing.T) {
 		{"INCIDENTBOT_LOG_LEVEL", "info", "no"},
 		{"INCIDENTBOT_CONFIRM_EMOJI", "white_check_mark", "no"},
 		{"INCIDENTBOT_TIMELINE_PREFIX", "TL:", "no"},
+		{"INCIDENTBOT_STATUS_CHANNEL", "-", "no"},
+		{"INCIDENTBOT_UPDATE_EVERY", "30m", "no"},
+		{"INCIDENTBOT_FOLLOWUP_EMOJI", "memo", "no"},
+		{"INCIDENTBOT_TEMPLATES_DIR", "-", "no"},
 		{"INCIDENTBOT_RESPONDERS", "-", "no"},
 	}
 	for _, tc := range tests {

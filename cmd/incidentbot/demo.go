@@ -79,9 +79,11 @@ func runDemo(ctx context.Context, script []demoStep, outDir string, stdout io.Wr
 	members := []string{d.users["mara"], d.users["jonas"], d.users["priya"]}
 	d.chans["support"] = fake.AddChannel("support", false, members...)
 	d.chans["incidents"] = fake.AddChannel("incidents", false, append(members, fake.BotUserID())...)
+	d.chans["status"] = fake.AddChannel("status-page", false, append(members, fake.BotUserID())...)
 
 	cfg := Config{AppToken: fake.AppToken(), BotToken: fake.BotToken(), SlackApiURL: fake.APIURL(),
 		DB: filepath.Join(dbDir, "incidentbot.db"), AnnounceChannel: d.chans["incidents"],
+		StatusChannel: d.chans["status"], UpdateEvery: 30 * time.Minute, FollowupEmoji: "memo",
 		TimelineEmoji: []string{"pushpin"}, ConfirmEmoji: "white_check_mark", TimelinePrefix: "TL:", LogFormat: "json", LogLevel: "info"}
 	if _, err := cfg.Validate(true); err != nil {
 		return "", err
@@ -147,7 +149,7 @@ func (d *demo) waitFor(cond func() bool) error {
 // settle waits until the bot has nothing left to do and the transcript has
 // printed everything, so each step's output appears under it.
 func (d *demo) settle() {
-	_ = d.waitFor(func() bool { return len(d.fake.Unacked()) == 0 && d.app.bot.Pending() == 0 })
+	_ = d.waitFor(func() bool { return len(d.fake.Unacked()) == 0 && d.app.bot.Due() == 0 })
 	d.out.quiet(100 * time.Millisecond)
 }
 
@@ -155,13 +157,14 @@ func (d *demo) settle() {
 func (d *demo) uploadedDraft() ([]byte, error) {
 	var doc []byte
 	err := d.waitFor(func() bool {
+		// The last upload is the newest draft (/incident postmortem
+		// regenerates it).
 		for _, f := range d.fake.Files() {
 			if f.Name == handlers.PostmortemFilename(1) {
 				doc = f.Content
-				return true
 			}
 		}
-		return false
+		return doc != nil
 	})
 	if err != nil {
 		return nil, errors.New("the bot did not upload the postmortem draft")

@@ -8,6 +8,44 @@ import (
 	"github.com/incidentbot/incidentbot/internal/slackfake"
 )
 
+// clickPost clicks Post on the newest customer-update preview.
+func clickPost(user string) func(*demo, string) (string, error) {
+	return func(d *demo, last string) (string, error) {
+		ch, err := d.incidentChannel()
+		if err != nil {
+			return "", err
+		}
+		var ts string
+		if err := d.waitFor(func() bool {
+			msgs := d.fake.Messages(ch)
+			for i := len(msgs) - 1; i >= 0; i-- {
+				if strings.Contains(string(msgs[i].Blocks), `"update_post"`) {
+					ts = msgs[i].TS
+					return true
+				}
+			}
+			return false
+		}); err != nil {
+			return "", fmt.Errorf("no update preview to post")
+		}
+		d.out.note(d.clock.Now(), d.out.where(ch), user, "clicked Post on the update preview")
+		d.fake.ClickButton(d.users[user], ch, ts, "update_post")
+		return last, nil
+	}
+}
+
+// react adds a reaction as user to the previous step's message.
+func react(user, emoji string) func(*demo, string) (string, error) {
+	return func(d *demo, ts string) (string, error) {
+		ch, err := d.incidentChannel()
+		if err != nil {
+			return "", err
+		}
+		d.fake.AddReaction(d.users[user], ch, ts, emoji)
+		return ts, nil
+	}
+}
+
 // demoUsers are the people of the demo workspace.
 var demoUsers = []slackfake.User{
 	{Name: "mara", RealName: "Mara Okafor", DisplayName: "mara"},
@@ -39,8 +77,16 @@ func say(user, channel, text string) func(*demo, string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return d.fake.PostMessage(d.users[user], ch, text), nil
+		return d.fake.PostMessage(d.users[user], ch, d.mentions(text)), nil
 	}
+}
+
+// mentions turns "@name" into Slack's <@ID> form, as the Slack client does.
+func (d *demo) mentions(text string) string {
+	for name, id := range d.users {
+		text = strings.ReplaceAll(text, "@"+name, "<@"+id+">")
+	}
+	return text
 }
 
 // pin reacts with :pushpin: as user to the previous step's message.
@@ -78,10 +124,7 @@ func slash(user, channel, text string) func(*demo, string) (string, error) {
 		}
 		d.out.note(d.clock.Now(), d.out.where(ch), user, "/incident "+text)
 		// Slack sends "@name" in a command as <@ID|name> (should_escape).
-		for name, id := range d.users {
-			text = strings.ReplaceAll(text, "@"+name, "<@"+id+"|"+name+">")
-		}
-		d.fake.SlashCommand(d.users[user], ch, text)
+		d.fake.SlashCommand(d.users[user], ch, d.mentions(text))
 		return last, nil
 	}
 }
@@ -106,23 +149,34 @@ var demoScript = []demoStep{
 	{utc("2023-08-17 10:49"), "join", join("priya")},
 	{utc("2023-08-17 10:49"), "role", slash("mara", "", "comms @priya")},
 	{utc("2023-08-17 10:49"), "detected", slash("mara", "", "detected 10:46")},
+	{utc("2023-08-17 10:49"), "impact", slash("mara", "", "impact GraphQL Edge Caching, GraphQL Rate Limiting")},
 	{utc("2023-08-17 10:50"), "finding", say("mara", "", "Found it: a stale KV value in the FRA POP and several others. Config pushes are not reaching the edge.")},
 	{utc("2023-08-17 10:50"), "pin", pin("jonas")},
 	{utc("2023-08-17 10:55"), "status page", say("priya", "", "Status page incident opened: degraded KV in FRA and several other POPs.")},
 	{utc("2023-08-17 10:55"), "pin", pin("priya")},
+	{utc("2023-08-17 11:55"), "status post", slash("priya", "", "update investigating If you didn't make configuration changes recently, your services are not impacted by this incident.")},
+	{utc("2023-08-17 11:55"), "post", clickPost("priya")},
 	{utc("2023-08-17 13:08"), "more impact", say("jonas", "", "Rate Limiting and the Developer Portals are affected as well.")},
 	{utc("2023-08-17 13:08"), "pin", pin("jonas")},
 	{utc("2023-08-17 13:30"), "vendor", say("jonas", "", "Reported to Fastly with a reproduction.")},
 	{utc("2023-08-17 13:30"), "pin", pin("mara")},
-	{utc("2023-08-17 13:31"), "identified", slash("mara", "", "status identified")},
+	{utc("2023-08-17 16:03"), "status post", slash("priya", "", "update identified Our infrastructure partner has identified the issue and is working on fixing it.")},
+	{utc("2023-08-17 16:03"), "post", clickPost("priya")},
 	{utc("2023-08-18 06:23"), "escalation", say("priya", "", "A large e-commerce customer reports their site is down: a KV key disappeared in FRA.")},
 	{utc("2023-08-18 06:23"), "pin", pin("priya")},
 	{utc("2023-08-18 07:16"), "mitigation", say("mara", "", "Deployed a partial fix: the new infrastructure is disabled. Edge caching is back for services without recent config pushes.")},
 	{utc("2023-08-18 07:16"), "pin", pin("mara")},
 	{utc("2023-08-18 07:17"), "monitoring", slash("mara", "", "status monitoring")},
+	{utc("2023-08-18 07:20"), "follow-up", say("mara", "", "Short-term: alert when config pushes stop reaching POPs @mara")},
+	{utc("2023-08-18 07:20"), "memo", react("jonas", "memo")},
+	{utc("2023-08-18 07:21"), "follow-up", slash("jonas", "", "followup mid-term: only re-enable the new infrastructure once the vendor's fix is verified @jonas")},
+	{utc("2023-08-18 07:22"), "follow-up", slash("priya", "", "followup future: check vendor incidents against our own monitoring during incidents @priya")},
 	{utc("2023-08-18 07:40"), "note", say("jonas", "", "TL: Large customer confirms their site is back up.")},
 	{utc("2023-08-18 10:04"), "vendor fix", say("jonas", "", "Fastly marked their incident resolved: surrogate keys in their C@E caching layer.")},
 	{utc("2023-08-18 10:04"), "pin", pin("jonas")},
 	{utc("2023-08-18 10:33"), "resolve", slash("mara", "",
 		"resolve All services are back on the old infrastructure; Fastly fixed surrogate-key handling in their C@E caching layer.")},
+	{utc("2023-08-18 10:34"), "status post", slash("priya", "", "update resolved We have temporarily disabled switching over to the new infrastructure and are working with Fastly to understand what happened.")},
+	{utc("2023-08-18 10:34"), "post", clickPost("priya")},
+	{utc("2023-08-18 10:36"), "postmortem", slash("mara", "", "postmortem")},
 }

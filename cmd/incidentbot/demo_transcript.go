@@ -20,7 +20,11 @@ func (t *transcript) print(ev slackfake.Event) {
 		}
 	case slackfake.EventMessageUpdated:
 		if m := ev.Message; m != nil && m.BotID != "" {
-			t.line(ev.Time, t.where(ev.Channel), "incidentbot", "updated the pinned summary: "+summaryFields(t.messageText(*m)))
+			if text := t.messageText(*m); strings.HasPrefix(text, "┃ INC-") {
+				t.line(ev.Time, t.where(ev.Channel), "incidentbot", "updated the pinned summary: "+summaryFields(text))
+			} else {
+				t.line(ev.Time, t.where(ev.Channel), "incidentbot", "updated its message: "+strings.SplitN(text, "\n", 2)[0])
+			}
 		}
 	case slackfake.EventEphemeral:
 		if m := ev.Message; m != nil {

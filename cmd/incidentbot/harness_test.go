@@ -216,7 +216,7 @@ func (h *harness) ephemeralWith(user string, parts ...string) slackfake.Message 
 // idle waits until the bot has no outbound work left.
 func (h *harness) idle() {
 	h.t.Helper()
-	h.waitFor("the outbox to drain", func() bool { return h.app.bot.Pending() == 0 })
+	h.waitFor("the outbox to drain", func() bool { return h.app.bot.Due() == 0 })
 }
 
 // view reads the database while the bot runs.
