@@ -20,8 +20,9 @@ import (
 // ErrLocked means another process holds the database file.
 var ErrLocked = errors.New("database is in use by another process")
 
-// SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout this build reads and writes. Opening an older
+// file for writing migrates it (migrate.go); a newer one is refused.
+const SchemaVersion = 2
 
 var (
 	bucketMeta      = []byte("meta")
@@ -134,10 +135,14 @@ func (db *DB) init() error {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if meta.Get(keySchema) == nil {
+		v := meta.Get(keySchema)
+		if v == nil {
 			return meta.Put(keySchema, u64(SchemaVersion))
 		}
-		return schemaOK(meta.Get(keySchema))
+		if err := schemaOK(v); err != nil {
+			return err
+		}
+		return migrate(tx, binary.BigEndian.Uint64(v))
 	})
 }
 
@@ -154,6 +159,9 @@ func (db *DB) checkSchema() error {
 }
 
 func schemaOK(v []byte) error {
+	if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
+		return fmt.Errorf("the database's schema version is unreadable: is this an incidentbot database?")
+	}
 	if len(v) == 8 && binary.BigEndian.Uint64(v) > SchemaVersion {
 		return fmt.Errorf("database schema version %d is newer than this incidentbot understands (%d): upgrade incidentbot", binary.BigEndian.Uint64(v), SchemaVersion)
 	}

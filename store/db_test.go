@@ -234,8 +234,11 @@ func TestSchemaCurrentAndOlder(t *testing.T) {
 	if got := schemaVersion(t, path); got != store.SchemaVersion {
 		t.Errorf("a new database has schema version %d, want %d", got, store.SchemaVersion)
 	}
-	setSchemaVersion(t, path, 0)
+	setSchemaVersion(t, path, 1)
 	MustCloseDB(t, mustOpen(t, path))
+	if got := schemaVersion(t, path); got != store.SchemaVersion {
+		t.Errorf("a schema 1 database was left at %d after opening, want it migrated to %d", got, store.SchemaVersion)
+	}
 }
 
 func mustOpen(tb testing.TB, path string) *store.DB {

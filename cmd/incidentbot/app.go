@@ -225,6 +225,7 @@ func state(db *store.DB, b *bot.Bot) metrics.State {
 func (a *app) healthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
+	mux.HandleFunc("GET /backup", a.serveBackup)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

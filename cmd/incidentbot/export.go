@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -40,7 +42,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	err = readDB(cfg.DB, func(tx *store.Tx) error {
+	err = readDB(cfg, func(tx *store.Tx) error {
 		if *format == "json" {
 			rec, err := handlers.Record(tx, id)
 			if err != nil {
@@ -76,7 +78,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	err := readDB(cfg.DB, func(tx *store.Tx) error {
+	err := readDB(cfg, func(tx *store.Tx) error {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tTITLE\tCHANNEL\tDECLARED")
 		n := 0
@@ -125,8 +127,24 @@ func cmdConfig(args []string, stdout, stderr io.Writer) int {
 }
 
 // readDB opens the database read-only for an offline command.
-func readDB(path string, fn func(*store.Tx) error) error {
-	db, err := store.Open(path, store.Options{ReadOnly: true, Timeout: time.Second})
+func readDB(cfg Config, fn func(*store.Tx) error) error {
+	db, err := store.Open(cfg.DB, store.Options{ReadOnly: true, Timeout: time.Second})
+	if errors.Is(err, store.ErrLocked) && cfg.HTTPAddr != "" {
+		// The bot is running and holds the file: read a snapshot of it.
+		tmp, terr := os.CreateTemp("", "incidentbot-export-*.db")
+		if terr != nil {
+			return terr
+		}
+		defer os.Remove(tmp.Name())
+		_, ferr := fetchSnapshot(cfg.HTTPAddr, tmp)
+		if cerr := tmp.Close(); ferr == nil {
+			ferr = cerr
+		}
+		if ferr != nil {
+			return fmt.Errorf("INCIDENTBOT_DB: %w (and the running bot did not hand over a snapshot: %v)", err, ferr)
+		}
+		db, err = store.Open(tmp.Name(), store.Options{ReadOnly: true, Timeout: time.Second})
+	}
 	if err != nil {
 		return fmt.Errorf("INCIDENTBOT_DB: %w", err)
 	}

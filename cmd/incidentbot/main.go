@@ -16,6 +16,8 @@ Usage:
   incidentbot export INC-N       print an incident's postmortem draft (reads the database)
   incidentbot list               list the incidents in the database
   incidentbot config             print the configuration variables
+  incidentbot check              check the configuration, templates and (with tokens) Slack
+  incidentbot backup FILE        write a consistent copy of the database, also while the bot runs
   incidentbot help               this help
 
 Configuration comes from the environment: see 'incidentbot config'.
@@ -43,6 +45,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdList(args, stdout, stderr)
 	case "config":
 		return cmdConfig(args, stdout, stderr)
+	case "backup":
+		return cmdBackup(args, stdout, stderr)
+	case "check":
+		return cmdCheck(args, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
