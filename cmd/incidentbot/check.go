@@ -22,7 +22,9 @@ import (
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, "Usage: incidentbot check\n\nChecks the configuration from the environment.\n") }
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: incidentbot check\n\nChecks the configuration from the environment.\n")
+	}
 	if _, code := parseFlags(fs, args, 0); code >= 0 {
 		return code
 	}
