@@ -117,17 +117,25 @@ func (h *Handlers) previewBlocks(inc *incident.Incident, d *incident.UpdateDraft
 
 func quote(text string) string { return ">" + strings.ReplaceAll(text, "\n", "\n>") }
 
-func (h *Handlers) runUpdatePreview(ctx context.Context, p draftJob) (func(*store.Tx) error, error) {
-	var inc *incident.Incident
-	var d *incident.UpdateDraft
-	if err := h.db(func(tx *store.Tx) (err error) {
+// loadDraft reads a job's incident and draft; a missing one is final.
+func (h *Handlers) loadDraft(p draftJob) (inc *incident.Incident, d *incident.UpdateDraft, err error) {
+	err = h.db(func(tx *store.Tx) error {
 		if inc, err = tx.Incident(p.Incident); err != nil {
 			return err
 		}
 		d, err = inc.Draft(p.Draft)
 		return err
-	}); err != nil {
-		return nil, bot.Final(err)
+	})
+	if err != nil {
+		return nil, nil, bot.Final(err)
+	}
+	return inc, d, nil
+}
+
+func (h *Handlers) runUpdatePreview(ctx context.Context, p draftJob) (func(*store.Tx) error, error) {
+	inc, d, err := h.loadDraft(p)
+	if err != nil {
+		return nil, err
 	}
 	text, blocks := h.previewBlocks(inc, d)
 	_, ts, err := h.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
@@ -155,22 +163,15 @@ func (h *Handlers) runUpdatePreview(ctx context.Context, p draftJob) (func(*stor
 }
 
 func (h *Handlers) runRefreshPreview(ctx context.Context, p draftJob) (func(*store.Tx) error, error) {
-	var inc *incident.Incident
-	var d *incident.UpdateDraft
-	if err := h.db(func(tx *store.Tx) (err error) {
-		if inc, err = tx.Incident(p.Incident); err != nil {
-			return err
-		}
-		d, err = inc.Draft(p.Draft)
-		return err
-	}); err != nil {
-		return nil, bot.Final(err)
+	inc, d, err := h.loadDraft(p)
+	if err != nil {
+		return nil, err
 	}
 	if d.PreviewTS == "" {
 		return nil, nil // the preview job will refresh it once posted
 	}
 	text, blocks := h.previewBlocks(inc, d)
-	_, _, _, err := h.api.UpdateMessageContext(ctx, inc.ChannelID, d.PreviewTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	_, _, _, err = h.api.UpdateMessageContext(ctx, inc.ChannelID, d.PreviewTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	return nil, err
 }
 
