@@ -32,6 +32,9 @@ type Config struct {
 	ConfirmEmoji string
 	// BotUserID is the bot's own user id (from auth.test), so it ignores itself.
 	BotUserID string
+	// TeamID is the workspace the bot serves; payloads of other teams are
+	// refused. Empty: not checked.
+	TeamID string
 	// Command is the slash command's name, for help texts. Default "/incident".
 	Command string
 	// FollowUpEmoji is the reaction that records a message as a follow-up
@@ -100,8 +103,31 @@ func (h *Handlers) SetResponders(ids []string) {
 // auth.test once Slack answers. Call it before the bot starts handling.
 func (h *Handlers) SetBotUserID(id string) { h.cfg.BotUserID = id }
 
+// SetTeamID tells the handlers the workspace the bot token belongs to (from
+// auth.test); payloads from any other team are refused.
+func (h *Handlers) SetTeamID(id string) { h.cfg.TeamID = id }
+
+// teamOf returns the team a payload comes from, "" if it does not say.
+func teamOf(env *bot.Envelope) string {
+	switch d := env.Data.(type) {
+	case slack.SlashCommand:
+		return d.TeamID
+	case slackevents.EventsAPIEvent:
+		return d.TeamID
+	case slack.InteractionCallback:
+		return d.Team.ID
+	}
+	return ""
+}
+
 // Handle applies one envelope inside tx and returns the ack payload.
 func (h *Handlers) Handle(tx *store.Tx, env *bot.Envelope) (any, error) {
+	if team := teamOf(env); h.cfg.TeamID != "" && team != "" && team != h.cfg.TeamID {
+		// Acked (so Slack stops redelivering) but never applied.
+		h.log.Warn().Str("team_id", team).Str("want_team_id", h.cfg.TeamID).Str("type", env.Type).
+			Msg("refused a payload from another workspace")
+		return nil, nil
+	}
 	switch d := env.Data.(type) {
 	case slack.SlashCommand:
 		return h.slash(tx, d)

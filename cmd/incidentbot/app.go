@@ -188,6 +188,7 @@ func (a *app) run(ctx context.Context) error {
 	if err == nil {
 		a.log.Info().Str("team", auth.Team).Str("team_id", auth.TeamID).Str("bot_user", auth.UserID).Msg("authenticated with Slack")
 		a.handlers.SetBotUserID(auth.UserID)
+		a.handlers.SetTeamID(auth.TeamID)
 		if err = a.loadResponders(ctx); err == nil {
 			go a.refreshResponders(ctx)
 			err = a.bot.Run(ctx)

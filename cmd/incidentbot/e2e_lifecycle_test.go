@@ -533,3 +533,25 @@ func lcBlockText(raw json.RawMessage) string {
 	walk(v)
 	return b.String()
 }
+
+// A payload from another workspace is acked (so Slack stops redelivering it)
+// but never applied: no incident, no channel.
+func TestPayloadFromAnotherTeamIsRefused(t *testing.T) {
+	h := newHarness(t)
+	h.fake.SendRaw([]byte(`{"envelope_id":"foreign-1","type":"slash_commands","accepts_response_payload":true,` +
+		`"payload":{"token":"x","team_id":"T0OTHERTEAM","team_domain":"evil","channel_id":"` + h.general +
+		`","user_id":"` + h.alice + `","command":"/incident","text":"declare sev1 Not ours","trigger_id":"1.2.foreign",` +
+		`"response_url":"` + h.fake.URL() + `/hooks/foreign"}}`))
+	h.declared(1, "declare sev2 Ours")
+	h.idle()
+	h.view(func(tx *store.Tx) error {
+		all, err := tx.Incidents()
+		if len(all) != 1 || all[0].Title != "Ours" {
+			t.Errorf("incidents after a foreign payload: %d (want only ours)", len(all))
+		}
+		return err
+	})
+	if n := len(h.fake.Calls("conversations.create")); n != 1 {
+		t.Errorf("conversations.create called %d times, want 1", n)
+	}
+}
