@@ -135,6 +135,7 @@ func New(cfg Config, socket *socketmode.Client, db *store.DB, h Handler, r Runne
 		metrics: nopMetrics{}, fatal: make(chan error, 1)}
 	b.dbHealthy.Store(true)
 	b.disp = newDispatcher(cfg, db, r, clock, log, func() Metrics { return b.metrics }, b.stop)
+	b.disp.commit = b.commit
 	return b
 }
 
@@ -181,6 +182,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { b.disp.run(ctx) })
 	wg.Go(func() { b.expireSeen(ctx) })
+	wg.Go(func() { b.probeDB(ctx) })
 	wg.Go(func() { b.receive(ctx) })
 
 	sockErr := make(chan error, 1)
@@ -204,6 +206,22 @@ func (b *Bot) Run(ctx context.Context) error {
 
 func (b *Bot) stop(err error) {
 	b.fatalOnce.Do(func() { b.fatal <- err })
+}
+
+// probeDB tries a small write every few seconds while database writes are
+// failing, so health (and /readyz) recovers with the disk even when no
+// envelope or job comes along to prove it.
+func (b *Bot) probeDB(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+		if !b.dbHealthy.Load() {
+			_ = b.commit(func(tx *store.Tx) error { return tx.Probe(b.clock.Now()) })
+		}
+	}
 }
 
 // expireSeen forgets old dedupe keys every so often, so they do not grow
@@ -232,7 +250,9 @@ func (b *Bot) expireSeen(ctx context.Context) {
 
 func explainSocketError(err error) error {
 	switch err.Error() {
-	case "invalid_auth", "not_authed", "account_inactive", "token_revoked":
+	case "token_revoked", "account_inactive":
+		return fmt.Errorf("slack refused the app-level token (%s): the app was probably uninstalled, which revokes both tokens; reinstall it, then set SLACK_BOT_TOKEN (OAuth & Permissions) and a new SLACK_APP_TOKEN (Basic Information → App-Level Tokens, scope connections:write)", err)
+	case "invalid_auth", "not_authed":
 		return fmt.Errorf("slack refused the app-level token (%s): create a new one with the connections:write scope under Basic Information → App-Level Tokens and set SLACK_APP_TOKEN", err)
 	}
 	return fmt.Errorf("socket mode connection failed: %w", err)

@@ -26,23 +26,30 @@ type dispatcher struct {
 	metrics func() Metrics
 	onFatal func(error)
 
+	// commit writes to the database; the bot's, so job outcomes count
+	// towards the database's health and commit metrics like envelopes do.
+	commit func(func(*store.Tx) error) error
+
 	mu    sync.Mutex
 	lanes map[string]*lane
-	wake  chan struct{}
-	sem   chan struct{}
-	runs  sync.WaitGroup
+	// lastPost is when each lane last made a throttled call. It outlives
+	// the lane (which goes when its queue empties), so a post that arrives
+	// just after is still spaced.
+	lastPost map[string]time.Time
+	wake     chan struct{}
+	sem      chan struct{}
+	runs     sync.WaitGroup
 }
 
 type lane struct {
-	name     string
-	jobs     []store.Job // in Seq order
-	running  bool
-	lastPost time.Time
+	name    string
+	jobs    []store.Job // in Seq order
+	running bool
 }
 
 func newDispatcher(cfg Config, db *store.DB, r Runner, clock Clock, log zerolog.Logger, metrics func() Metrics, onFatal func(error)) *dispatcher {
 	d := &dispatcher{cfg: cfg, db: db, runner: r, clock: clock, log: log, metrics: metrics, onFatal: onFatal,
-		lanes: map[string]*lane{}, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers)}
+		lanes: map[string]*lane{}, lastPost: map[string]time.Time{}, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers)}
 	db.OnEnqueue(d.add)
 	return d
 }
@@ -157,6 +164,11 @@ func (d *dispatcher) startDue(ctx, jobCtx context.Context) time.Time {
 	defer d.mu.Unlock()
 	now := d.clock.Now()
 	var next time.Time
+	for name, at := range d.lastPost {
+		if time.Since(at) > d.cfg.PostInterval {
+			delete(d.lastPost, name) // spacing no longer matters
+		}
+	}
 	for name, l := range d.lanes {
 		if len(l.jobs) == 0 && !l.running {
 			delete(d.lanes, name)
@@ -216,7 +228,10 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 	var lastErr string
 	for attempt := 0; ; attempt++ {
 		if job.Throttled {
-			if wait := l.lastPost.Add(d.cfg.PostInterval).Sub(time.Now()); wait > 0 {
+			d.mu.Lock()
+			last := d.lastPost[l.name]
+			d.mu.Unlock()
+			if wait := last.Add(d.cfg.PostInterval).Sub(time.Now()); wait > 0 {
 				if !sleep(ctx, wait) {
 					return false
 				}
@@ -224,7 +239,9 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 		}
 		commit, err := d.runner.Run(jobCtx, job)
 		if job.Throttled {
-			l.lastPost = time.Now()
+			d.mu.Lock()
+			d.lastPost[l.name] = time.Now()
+			d.mu.Unlock()
 		}
 		if err == nil {
 			if lastErr != "" {
@@ -266,7 +283,7 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 // commit (never the Slack call) while the database refuses writes.
 func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.Job, commit func(*store.Tx) error) bool {
 	for attempt := 0; ; attempt++ {
-		err := d.db.Update(func(tx *store.Tx) error {
+		err := d.commit(func(tx *store.Tx) error {
 			if !tx.HasJob(job.Seq) {
 				return nil // already finished (cannot happen in one process; be safe)
 			}

@@ -137,6 +137,9 @@ func plain(text string) *slack.TextBlockObject {
 // submitDeclare handles the declare form. Invalid input is answered inline,
 // next to the field, and the form stays open.
 func (h *Handlers) submitDeclare(r *request, view slack.View) (any, error) {
+	if view.State == nil {
+		return fieldErrors(fieldTitle, incident.Invalid("The form arrived without its fields.", "Submit it again.")), nil
+	}
 	vals := view.State.Values
 	d := incident.Declaration{
 		Title:       escapeRaw(vals[fieldTitle][fieldTitle].Value),

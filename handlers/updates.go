@@ -308,6 +308,9 @@ func (h *Handlers) communicationView(r *request, cb slack.InteractionCallback) (
 	incID, draftID, _ := strings.Cut(cb.View.PrivateMetadata, ":")
 	id, _ := strconv.ParseInt(incID, 10, 64)
 	n, _ := strconv.Atoi(draftID)
+	if cb.View.State == nil {
+		return fieldErrors(fieldUpdateText, incident.Invalid("The form arrived without its text.", "Save it again.")), nil
+	}
 	text := strings.TrimSpace(cb.View.State.Values[fieldUpdateText][fieldUpdateText].Value)
 	if text == "" {
 		return fieldErrors(fieldUpdateText, incident.Invalid("The update is empty.", "Write what customers should read.")), nil
