@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -35,30 +34,7 @@ import (
 // h.ftStartWithSocket.
 func ftHarness(t testing.TB, fopts slackfake.Options, opts ...harnessOption) *harness {
 	t.Helper()
-	fake := slackfake.New(fopts)
-	t.Cleanup(fake.Close)
-	h := &harness{t: t, fake: fake}
-	h.alice = fake.AddUser(slackfake.User{Name: "alice", RealName: "Alice Adams", DisplayName: "alice"})
-	h.bob = fake.AddUser(slackfake.User{Name: "bob", RealName: "Bob Brown", DisplayName: "bob"})
-	h.general = fake.AddChannel("general", false, h.alice, h.bob)
-	h.announce = fake.AddChannel("incidents", false, h.alice, h.bob, fake.BotUserID())
-	h.cfg = Config{
-		AppToken: fake.AppToken(), BotToken: fake.BotToken(), SlackApiURL: fake.APIURL(),
-		DB: filepath.Join(t.TempDir(), "incidentbot.db"), AnnounceChannel: h.announce,
-		TimelineEmoji: []string{"pushpin"}, ConfirmEmoji: "white_check_mark", TimelinePrefix: "TL:", LogFormat: "json", LogLevel: "debug",
-	}
-	h.deps = appDeps{
-		Bot: bot.Config{PostInterval: 20 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
-		Log: testLogger(t),
-	}
-	for _, o := range opts {
-		o(h)
-	}
-	if _, err := h.cfg.Validate(true); err != nil {
-		t.Fatalf("harness config: %v", err)
-	}
-	t.Cleanup(h.stop)
-	return h
+	return buildHarness(t, fopts, opts...)
 }
 
 // ftStartWithSocket starts the bot as newApp wires it, except that its

@@ -44,7 +44,16 @@ func withBotConfig(fn func(*bot.Config)) harnessOption { return func(h *harness)
 // newHarness starts a fake workspace and the bot; both stop at test end.
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
-	fake := slackfake.New(slackfake.Options{})
+	h := buildHarness(t, slackfake.Options{}, opts...)
+	h.start()
+	return h
+}
+
+// buildHarness makes the fake workspace and the bot's configuration without
+// starting the bot, for tests that start it their own way.
+func buildHarness(t testing.TB, fopts slackfake.Options, opts ...harnessOption) *harness {
+	t.Helper()
+	fake := slackfake.New(fopts)
 	t.Cleanup(fake.Close)
 	h := &harness{t: t, fake: fake}
 	h.alice = fake.AddUser(slackfake.User{Name: "alice", RealName: "Alice Adams", DisplayName: "alice"})
@@ -68,7 +77,6 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if _, err := h.cfg.Validate(true); err != nil {
 		t.Fatalf("harness config: %v", err)
 	}
-	h.start()
 	t.Cleanup(h.stop)
 	return h
 }
