@@ -54,8 +54,8 @@ func (h *Handlers) followUpCommand(r *request, args string) (string, error) {
 	}
 	horizon, text := incident.ParseHorizon(args)
 	var owner incident.User
-	if ids := userIDs(text); len(ids) > 0 {
-		owner = incident.User{ID: ids[len(ids)-1]}
+	if us := mentionedUsers(text); len(us) > 0 {
+		owner = us[len(us)-1]
 		text = strings.TrimSpace(trailingMention.ReplaceAllString(text, ""))
 	}
 	if text == "" {
@@ -157,8 +157,8 @@ func (h *Handlers) runFetchFollowUp(ctx context.Context, p fetchJob) (func(*stor
 		}
 		horizon, text := incident.ParseHorizon(msg.Text)
 		var owner incident.User
-		if ids := userIDs(text); len(ids) > 0 {
-			owner = incident.User{ID: ids[len(ids)-1]}
+		if us := mentionedUsers(text); len(us) > 0 {
+			owner = us[len(us)-1]
 		}
 		if !inc.AddFollowUp(incident.FollowUp{Text: text, Owner: owner, Horizon: horizon, By: incident.User{ID: msg.User},
 			At: h.now(), Source: sourceKey(p.Channel, p.TS)}) {

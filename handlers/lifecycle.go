@@ -103,8 +103,8 @@ func (h *Handlers) severityCommand(r *request, args string) (string, error) {
 
 func (h *Handlers) roleCommand(role incident.Role) commandFunc {
 	return func(r *request, args string) (string, error) {
-		ids := userIDs(args)
-		if len(ids) != 1 {
+		users := mentionedUsers(args)
+		if len(users) != 1 {
 			return "", incident.Invalid(fmt.Sprintf("Name one person to be %s.", role),
 				fmt.Sprintf("Type e.g. %s %s @ana", h.cfg.Command, role))
 		}
@@ -115,7 +115,7 @@ func (h *Handlers) roleCommand(role incident.Role) commandFunc {
 		if inc.Status == incident.Resolved {
 			return "", incident.Problemf(incident.ErrResolved, "%s was resolved at %s", inc.Ref(), incident.FormatTime(inc.Times.Resolved))
 		}
-		u := incident.User{ID: ids[0]}
+		u := users[0]
 		if !inc.Assign(role, u) {
 			return fmt.Sprintf("%s is already %s.", mention(u), role), nil
 		}

@@ -32,7 +32,7 @@ func channelLink(inc *incident.Incident) string {
 func summaryBlocks(inc *incident.Incident, command string) (string, []slack.Block) {
 	title := safe(inc.Title)
 	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType,
-		clip(inc.Ref()+": "+incident.Markdown(inc.Title, nil), 150), false, false))
+		clip(inc.Ref()+": "+plainSafe(incident.Markdown(inc.Title, nil)), 150), false, false))
 	status := inc.Status.Title()
 	if !inc.Open() {
 		status = ":white_check_mark: Resolved " + incident.FormatTime(inc.Times.Resolved)

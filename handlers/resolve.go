@@ -86,6 +86,10 @@ func names(inc *incident.Incident, entries []incident.Entry) map[string]string {
 	for _, e := range entries {
 		add(e.Author)
 	}
+	for _, f := range inc.FollowUps {
+		add(f.Owner)
+		add(f.By)
+	}
 	return n
 }
 

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/incidentbot/incidentbot/incident"
 )
 
 // Text in incidentbot is kept in Slack's own format, as Slack sends it:
@@ -48,6 +50,34 @@ func safe(text string) string {
 	return plainSpecials.ReplaceAllString(text, "@"+wordJoiner+"$1")
 }
 
+// plainSafe is safe for plain text (a header block), which has no <…>
+// markup: only the bare @here forms need defusing.
+func plainSafe(text string) string {
+	return plainSpecials.ReplaceAllString(text, "@"+wordJoiner+"$1")
+}
+
+// mentionedUsers finds the users mentioned in Slack-formatted text, with the
+// name Slack put in the mention (<@U123|bob>) when it did.
+func mentionedUsers(text string) []incident.User {
+	var users []incident.User
+	seen := map[string]bool{}
+	for _, m := range userMention.FindAllStringSubmatch(text, -1) {
+		id := m[1] + m[2]
+		if m[2] != "" && !strings.ContainsAny(id, "0123456789") || seen[id] {
+			continue
+		}
+		seen[id] = true
+		name := ""
+		if m[1] != "" {
+			if _, n, ok := strings.Cut(strings.TrimSuffix(m[0], ">"), "|"); ok {
+				name = n
+			}
+		}
+		users = append(users, incident.User{ID: id, Name: name})
+	}
+	return users
+}
+
 // escapeRaw turns raw text (typed into a modal, which Slack does not
 // escape) into Slack's format, so it is stored like everything else.
 func escapeRaw(text string) string {
@@ -76,16 +106,8 @@ var userMention = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|\b([UW][A-Z
 // appearance, without repeats.
 func userIDs(text string) []string {
 	var ids []string
-	seen := map[string]bool{}
-	for _, m := range userMention.FindAllStringSubmatch(text, -1) {
-		id := m[1] + m[2]
-		if m[2] != "" && !strings.ContainsAny(id, "0123456789") {
-			continue
-		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+	for _, u := range mentionedUsers(text) {
+		ids = append(ids, u.ID)
 	}
 	return ids
 }

@@ -59,8 +59,15 @@ func (k KeyTimes) ImpactStart() (time.Time, string) {
 // TimeToDetect is detected − started.
 func (k KeyTimes) TimeToDetect() Span { return span(k.Started, "started", k.Detected) }
 
-// TimeToAcknowledge is acknowledged − declared: how long paging took to reach someone.
-func (k KeyTimes) TimeToAcknowledge() Span { return span(k.Declared, "declared", k.Acknowledged) }
+// TimeToAcknowledge is acknowledged − declared: how long paging took to reach
+// someone. When an alert paged someone before anyone declared (the ack comes
+// first), it is measured from detection, as PagerDuty's alert-to-ack is.
+func (k KeyTimes) TimeToAcknowledge() Span {
+	if !k.Acknowledged.IsZero() && k.Acknowledged.Before(k.Declared) && !k.Detected.IsZero() {
+		return span(k.Detected, "detected", k.Acknowledged)
+	}
+	return span(k.Declared, "declared", k.Acknowledged)
+}
 
 // TimeToMitigate is mitigated − impact start.
 func (k KeyTimes) TimeToMitigate() Span {

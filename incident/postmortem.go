@@ -196,7 +196,7 @@ func keyTimesView(k KeyTimes) (times, measures []NamedValue) {
 	}
 	measures = []NamedValue{
 		{"Time to detect", k.TimeToDetect().String()},
-		{"Time to acknowledge", k.TimeToAcknowledge().String()},
+		{"Time to acknowledge", note(k.TimeToAcknowledge())},
 		{"Time to mitigate", note(k.TimeToMitigate())},
 		{"Time to resolve", note(k.TimeToResolve())},
 	}
