@@ -135,7 +135,7 @@ func New(cfg Config, socket *socketmode.Client, db *store.DB, h Handler, r Runne
 		metrics: nopMetrics{}, fatal: make(chan error, 1)}
 	b.dbHealthy.Store(true)
 	b.disp = newDispatcher(cfg, db, r, clock, log, func() Metrics { return b.metrics }, b.stop)
-	b.disp.commit = b.commit
+	b.disp.commit = b.commitShared
 	return b
 }
 

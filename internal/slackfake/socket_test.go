@@ -214,6 +214,12 @@ func TestEleventhConnectionIsTurnedAway(t *testing.T) {
 		}
 		defer conn.Close()
 		last = conn
+		// The server registers a connection just after the upgrade; wait, so
+		// the next one's hello counts it.
+		want := i + 1
+		if err := fake.WaitFor(tctx(t), func() bool { return fake.Connections() >= min(want, maxConnections) }); err != nil {
+			t.Fatalf("connection %d was not registered: %v", want, err)
+		}
 	}
 	var hello, bye socketmode.Request
 	if err := last.ReadJSON(&hello); err != nil || hello.NumConnections != maxConnections+1 {
