@@ -57,6 +57,13 @@ func classify(err error) verdict {
 		Retryable() bool
 	}](err); ok {
 		if r.Retryable() {
+			// Other services' clients (paging providers) say how long to wait.
+			if w, ok := errors.AsType[interface {
+				error
+				RetryAfter() time.Duration
+			}](err); ok && w.RetryAfter() > 0 {
+				return verdict{retry: true, after: w.RetryAfter(), outcome: "rate_limited"}
+			}
 			return verdict{retry: true, outcome: "retry"}
 		}
 		return verdict{outcome: "failed"}

@@ -118,6 +118,10 @@ func (h *Handlers) channelCreated(tx *store.Tx, p incidentJob, ch *slack.Channel
 			return err
 		}
 	}
+	// Paging waits for the channel, so every page can link to it.
+	if err := h.autoPage(r, inc); err != nil {
+		return err
+	}
 	where := fmt.Sprintf(":rotating_light: %s is open: %s. You're in the channel and set as lead.", inc.Ref(), channelLink(inc))
 	switch {
 	case p.ResponseURL != "":

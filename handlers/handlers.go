@@ -49,6 +49,15 @@ type Config struct {
 	// TimelinePrefix starts a channel message that goes straight onto the
 	// timeline ("TL:"); empty disables it.
 	TimelinePrefix string
+	// Policies are the escalation policies (INCIDENTBOT_ESCALATION_FILE);
+	// nil or empty: only direct pages.
+	Policies *incident.Policies
+	// Providers sends pages to PagerDuty, Opsgenie and webhooks; nil: the
+	// providers' public endpoints.
+	Providers *Providers
+	// ProviderGiveUp is how long a provider may keep failing (429, 5xx,
+	// unreachable) before the page is reported as failed. 0: 5 minutes.
+	ProviderGiveUp time.Duration
 }
 
 // Handlers implements bot.Handler and bot.Runner.
@@ -58,6 +67,7 @@ type Handlers struct {
 	api       SlackAPI
 	respond   Responder
 	templates *incident.Templates
+	providers *Providers
 	now       func() time.Time
 	log       zerolog.Logger
 	// responders, when set, are the only users who may change an incident
@@ -83,10 +93,16 @@ func New(cfg Config, db *store.DB, api SlackAPI, respond Responder, templates *i
 	if respond == nil {
 		respond = slack.PostWebhookContext
 	}
+	if cfg.ProviderGiveUp == 0 {
+		cfg.ProviderGiveUp = 5 * time.Minute
+	}
+	if cfg.Providers == nil {
+		cfg.Providers = &Providers{}
+	}
 	if templates == nil {
 		templates = incident.MustLoadDefaults()
 	}
-	return &Handlers{cfg: cfg, store: db, api: api, respond: respond, templates: templates, now: now, log: log}
+	return &Handlers{cfg: cfg, store: db, api: api, respond: respond, templates: templates, now: now, log: log, providers: cfg.Providers}
 }
 
 // SetResponders restricts who may change incidents to the given user ids

@@ -147,6 +147,9 @@ func decoded[P any](fn func(ctx context.Context, p P) (func(*store.Tx) error, er
 // GiveUp tells the incident channel (when there is one) that something the
 // bot meant to do failed for good. It implements bot.Runner.
 func (h *Handlers) GiveUp(tx *store.Tx, job store.Job, err error) error {
+	if isPagingJob(job.Kind) {
+		return h.pagingGiveUp(tx, job, err)
+	}
 	var p struct {
 		Incident int64  `json:"incident"`
 		Channel  string `json:"channel"`

@@ -93,6 +93,11 @@ func (h *Handlers) severityCommand(r *request, args string) (string, error) {
 	if err := r.changed(inc, "severity", text, true); err != nil {
 		return "", err
 	}
+	if upgraded {
+		if err := h.autoPage(r, inc); err != nil {
+			return "", err
+		}
+	}
 	// An upgrade is news for everyone; a downgrade stays in the channel.
 	if upgraded && h.cfg.AnnounceChannel != "" && !inc.Private {
 		return "", r.post(h.cfg.AnnounceChannel, fmt.Sprintf(":arrow_double_up: *%s upgraded to %s* — %s (%s)",

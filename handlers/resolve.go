@@ -27,6 +27,9 @@ func (h *Handlers) resolveCommand(r *request, note string) (string, error) {
 // afterResolve records and announces a resolution (by command, or by a
 // posted "resolved" customer update) and uploads the postmortem draft.
 func (h *Handlers) afterResolve(r *request, inc *incident.Incident) error {
+	if err := h.stopPaging(r, inc); err != nil {
+		return err
+	}
 	if err := r.tx.PutIncident(inc); err != nil {
 		return err
 	}
@@ -89,6 +92,10 @@ func names(inc *incident.Incident, entries []incident.Entry) map[string]string {
 	for _, f := range inc.FollowUps {
 		add(f.Owner)
 		add(f.By)
+	}
+	for _, e := range inc.Escalations {
+		add(e.By)
+		add(e.AckedBy)
 	}
 	return n
 }

@@ -66,6 +66,8 @@ type Incident struct {
 	// Reminder counts what happened since the last update reminder was
 	// scheduled; a timer carrying an older value is stale and does nothing.
 	Reminder int `json:"reminder,omitempty"`
+	// Escalations are the runs of paging, oldest first.
+	Escalations []Escalation `json:"escalations,omitempty"`
 }
 
 // SeverityChange is one entry in an incident's severity history.

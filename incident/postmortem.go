@@ -103,6 +103,9 @@ func NewPostmortemView(in PostmortemInput) PostmortemView {
 	}
 	v.Impact = impactView(inc, in.Now)
 	v.Paging = in.Paging
+	if len(v.Paging) == 0 {
+		v.Paging = pagingLines(inc, name, md)
+	}
 	for _, u := range inc.Updates {
 		v.Updates = append(v.Updates, UpdateLine{Time: FormatTime(u.At), Status: u.Status.Title(), Text: listItem(md(u.Text))})
 	}

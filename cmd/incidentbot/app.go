@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,10 @@ type appDeps struct {
 	Bot   bot.Config   // retry, batching and rate settings
 	HTTP  *http.Client // for the Web API; nil: a client with a timeout
 	Log   zerolog.Logger
+	// Getenv reads the Opsgenie keys an escalation file names; nil: os.Getenv.
+	Getenv func(string) string
+	// ProviderGiveUp: how long a paging provider may fail; 0: the default.
+	ProviderGiveUp time.Duration
 }
 
 // app is a wired incidentbot: database, Slack clients, handlers, bot.
@@ -69,6 +74,18 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if len(templates.Overridden) > 0 {
 		log.Info().Strs("templates", templates.Overridden).Str("dir", cfg.TemplatesDir).Msg("using template overrides")
 	}
+	getenv := deps.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	policies, err := incident.LoadPolicies(cfg.EscalationFile, getenv)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("INCIDENTBOT_ESCALATION_FILE: %w", err)
+	}
+	if !policies.Empty() {
+		log.Info().Int("policies", len(policies.List)).Str("file", cfg.EscalationFile).Msg("loaded escalation policies")
+	}
 	api := slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackApiURL), slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionHTTPClient(httpClient))
 	respond := func(ctx context.Context, url string, msg *slack.WebhookMessage) error {
@@ -82,6 +99,11 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 		FollowUpEmoji:   cfg.FollowupEmoji,
 		StatusChannel:   cfg.StatusChannel,
 		UpdateEvery:     cfg.UpdateEvery,
+		Policies:        policies,
+		// Providers get their own client: no redirects, and no Slack metrics.
+		Providers: &handlers.Providers{PagerDutyURL: cfg.PagerdutyURL, OpsgenieURL: cfg.OpsgenieURL,
+			Getenv: getenv},
+		ProviderGiveUp: deps.ProviderGiveUp,
 	}, db, api, respond, templates, clock.Now, log)
 	socket := socketmode.New(api)
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
@@ -217,6 +239,7 @@ func state(db *store.DB, b *bot.Bot) metrics.State {
 			if inc.Open() {
 				st.OpenIncidents[inc.Severity.String()]++
 			}
+			st.EscalationsPending += len(inc.ActiveEscalations())
 			return nil
 		})
 	})

@@ -39,6 +39,9 @@ type Config struct {
 	UpdateEvery     time.Duration `split_words:"true" default:"30m" desc:"nudge an open incident's channel when no customer update was posted for this long (Go duration, e.g. 30m); 0 disables"`
 	FollowupEmoji   string        `split_words:"true" default:"memo" desc:"reaction that records a message in an incident channel as a follow-up action"`
 	TemplatesDir    string        `split_words:"true" desc:"directory whose postmortem.md.tmpl / update-<status>.tmpl files override the built-in templates"`
+	EscalationFile  string        `split_words:"true" desc:"YAML file of escalation policies (see deploy/escalation.example.yaml); empty: people are paged directly only"`
+	PagerdutyURL    string        `split_words:"true" default:"https://events.pagerduty.com" desc:"PagerDuty Events API v2 base URL (events go to <base>/v2/enqueue); tests point it at a local server"`
+	OpsgenieURL     string        `split_words:"true" default:"https://api.opsgenie.com" desc:"Opsgenie API base URL; EU accounts use https://api.eu.opsgenie.com"`
 	Responders      []string      `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
 }
 
@@ -148,6 +151,14 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 	}
 	c.Responders = responders
 
+	for _, u := range []struct{ name, value, example string }{
+		{"INCIDENTBOT_PAGERDUTY_URL", c.PagerdutyURL, "https://events.pagerduty.com"},
+		{"INCIDENTBOT_OPSGENIE_URL", c.OpsgenieURL, "https://api.opsgenie.com"},
+	} {
+		if pu, err := url.Parse(u.value); u.value != "" && (err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "") {
+			bad("%s must be an http(s) URL such as %s (got %q)", u.name, u.example, u.value)
+		}
+	}
 	if c.HTTPAddr != "" {
 		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 			bad("INCIDENTBOT_HTTP_ADDR must be host:port such as 127.0.0.1:8080 or :8080, or empty to disable (got %q)", c.HTTPAddr)

@@ -170,6 +170,8 @@ func TestValidateRefuses(t *testing.T) {
 		{"log format", func(c *Config) { c.LogFormat = "text" }, []string{"INCIDENTBOT_LOG_FORMAT", "json or console", "text"}},
 		{"log level", func(c *Config) { c.LogLevel = "verbose" }, []string{"INCIDENTBOT_LOG_LEVEL", "verbose"}},
 		{"log level empty", func(c *Config) { c.LogLevel = "" }, []string{"INCIDENTBOT_LOG_LEVEL"}},
+		{"PagerDuty URL without scheme", func(c *Config) { c.PagerdutyURL = "events.pagerduty.com" }, []string{"INCIDENTBOT_PAGERDUTY_URL", "https://events.pagerduty.com"}},
+		{"Opsgenie URL not http", func(c *Config) { c.OpsgenieURL = "ftp://api.opsgenie.com" }, []string{"INCIDENTBOT_OPSGENIE_URL", "ftp://"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,6 +318,9 @@ func TestPrintConfigTable(t *testing.T) {
 		{"INCIDENTBOT_FOLLOWUP_EMOJI", "memo", "no"},
 		{"INCIDENTBOT_TEMPLATES_DIR", "-", "no"},
 		{"INCIDENTBOT_RESPONDERS", "-", "no"},
+		{"INCIDENTBOT_ESCALATION_FILE", "-", "no"},
+		{"INCIDENTBOT_PAGERDUTY_URL", "https://events.pagerduty.com", "no"},
+		{"INCIDENTBOT_OPSGENIE_URL", "https://api.opsgenie.com", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {

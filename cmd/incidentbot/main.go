@@ -16,7 +16,8 @@ Usage:
   incidentbot export INC-N       print an incident's postmortem draft (reads the database)
   incidentbot list               list the incidents in the database
   incidentbot config             print the configuration variables
-  incidentbot check              check the configuration, templates and (with tokens) Slack
+  incidentbot check              check the configuration, escalation file, templates and (with tokens) Slack
+  incidentbot policies           print the escalation policies from INCIDENTBOT_ESCALATION_FILE
   incidentbot backup FILE        write a consistent copy of the database, also while the bot runs
   incidentbot help               this help
 
@@ -49,6 +50,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdBackup(args, stdout, stderr)
 	case "check":
 		return cmdCheck(args, stdout, stderr)
+	case "policies":
+		return cmdPolicies(args, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
