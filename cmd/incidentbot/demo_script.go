@@ -34,6 +34,29 @@ func clickPost(user string) func(*demo, string) (string, error) {
 	}
 }
 
+// acknowledgePage clicks Acknowledge on user's newest page DM.
+func acknowledgePage(user string) func(*demo, string) (string, error) {
+	return func(d *demo, last string) (string, error) {
+		dm := d.fake.DM(d.users[user])
+		var ts string
+		if err := d.waitFor(func() bool {
+			msgs := d.fake.Messages(dm)
+			for i := len(msgs) - 1; i >= 0; i-- {
+				if strings.Contains(string(msgs[i].Blocks), `"page_ack"`) {
+					ts = msgs[i].TS
+					return true
+				}
+			}
+			return false
+		}); err != nil {
+			return "", fmt.Errorf("no page DM for %s to acknowledge", user)
+		}
+		d.out.note(d.clock.Now(), d.out.where(dm), user, "clicked Acknowledge on the page")
+		d.fake.ClickButton(d.users[user], dm, ts, "page_ack")
+		return last, nil
+	}
+}
+
 // react adds a reaction as user to the previous step's message.
 func react(user, emoji string) func(*demo, string) (string, error) {
 	return func(d *demo, ts string) (string, error) {
@@ -145,7 +168,8 @@ var demoScript = []demoStep{
 	{utc("2023-08-17 10:46"), "customer report", say("priya", "support",
 		"A customer reports their Stellate endpoint failing in FRA and a few other edge locations, right after they pushed an originUrl change.")},
 	{utc("2023-08-17 10:48"), "declare", slash("mara", "support", "declare sev2 Configuration updates not propagating to edge POPs")},
-	{utc("2023-08-17 10:49"), "join", join("jonas")},
+	{utc("2023-08-17 10:48"), "page", slash("mara", "", "page @jonas Config pushes are not reaching FRA and other POPs")},
+	{utc("2023-08-17 10:49"), "acknowledge", acknowledgePage("jonas")},
 	{utc("2023-08-17 10:49"), "join", join("priya")},
 	{utc("2023-08-17 10:49"), "role", slash("mara", "", "comms @priya")},
 	{utc("2023-08-17 10:49"), "detected", slash("mara", "", "detected 10:46")},
