@@ -106,18 +106,18 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		call.Params, call.JSON = req.params, req.body
 	}
 	rec := httptest.NewRecorder()
-	s.serveAPI(rec, req, perr, method)
-	call.Status = rec.Code
-	var body struct {
-		Error string `json:"error"`
+	if !s.serveAPI(rec, req, perr, method, &call) {
+		call.Status = rec.Code
+		var body struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		call.Error = body.Error
+		s.mu.Lock()
+		s.calls = append(s.calls, call)
+		s.notifyLocked()
+		s.mu.Unlock()
 	}
-	_ = json.Unmarshal(rec.Body.Bytes(), &body)
-	call.Error = body.Error
-
-	s.mu.Lock()
-	s.calls = append(s.calls, call)
-	s.notifyLocked()
-	s.mu.Unlock()
 
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
@@ -126,40 +126,58 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
-func (s *Server) serveAPI(w http.ResponseWriter, req *apiRequest, perr error, method string) {
+// serveAPI answers one call. It reports whether it recorded the call itself:
+// a call that reached its handler is recorded together with its effect, so
+// a test that sees the effect (a message) also sees the call.
+func (s *Server) serveAPI(w http.ResponseWriter, req *apiRequest, perr error, method string, call *Call) bool {
 	handler, known := apiHandlers()[method]
 	if f, ok := s.takeFault(method); ok && !f.Apply {
 		writeFault(w, f)
-		return
+		return false
 	} else if ok {
 		// The call takes effect, then its response is lost: what a client
 		// sees when Slack acted but the reply never arrived.
 		if perr == nil && known {
-			s.runHandler(httptest.NewRecorder(), req, handler)
+			s.runHandler(httptest.NewRecorder(), req, handler, nil)
 		}
 		writeFault(w, f)
-		return
+		return false
 	}
 	if !known {
 		writeJSON(w, obj{"ok": false, "error": "unknown_method", "req_method": method})
-		return
+		return false
 	}
 	if perr != nil {
 		writeJSON(w, obj{"ok": false, "error": perr.Error()})
-		return
+		return false
 	}
-	s.runHandler(w, req, handler)
+	s.runHandler(w, req, handler, call)
+	return true
 }
 
-func (s *Server) runHandler(w http.ResponseWriter, req *apiRequest, h apiHandler) {
+// runHandler applies a call; when call is not nil it is recorded in the same
+// critical section as the effect.
+func (s *Server) runHandler(w http.ResponseWriter, req *apiRequest, h apiHandler, call *Call) {
 	s.mu.Lock()
+	record := func(apiErr string) {
+		if call != nil {
+			call.Status, call.Error = http.StatusOK, apiErr
+			s.calls = append(s.calls, *call)
+		}
+		s.notifyLocked()
+	}
 	if err := s.checkTokenLocked(req); err != nil {
+		record(err.Error())
 		s.mu.Unlock()
 		writeJSON(w, obj{"ok": false, "error": err.Error()})
 		return
 	}
 	res, err := h(s, req)
-	s.notifyLocked()
+	apiErr := ""
+	if err != nil {
+		apiErr = err.Error()
+	}
+	record(apiErr)
 	s.mu.Unlock()
 	if err != nil {
 		out := obj{"ok": false, "error": err.Error()}
