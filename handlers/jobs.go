@@ -184,6 +184,8 @@ func describeJob(kind string) string {
 		return "add or remove a reaction"
 	case jobFetchMessage:
 		return "read a message for the timeline"
+	case jobPageUpdateDM:
+		return "update a page DM with how the page ended"
 	}
 	return "finish a step (" + kind + ")"
 }

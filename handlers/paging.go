@@ -308,7 +308,11 @@ func (h *Handlers) acknowledge(r *request, inc *incident.Incident, e *incident.E
 	}
 	text := fmt.Sprintf("Page acknowledged by %s (%s, %s after paging)", mention(r.user), e.Name(),
 		incident.FormatDuration(r.now.Sub(e.Started)))
-	if err := r.changed(inc, "acknowledged", text, false); err != nil {
+	// The summary and topic show nothing of paging: no refresh needed.
+	if err := r.tx.PutIncident(inc); err != nil {
+		return err
+	}
+	if err := r.timelineEvent(inc, "acknowledged", text); err != nil {
 		return err
 	}
 	if err := r.enqueue(inc.ChannelID, jobInvite, inviteJob{Channel: inc.ChannelID, Users: []string{r.user.ID}}); err != nil {
