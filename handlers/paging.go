@@ -100,6 +100,15 @@ func (h *Handlers) pageCommand(r *request, args string) (string, error) {
 		return "", incident.Invalid("Whom should I page?", h.pageHint())
 	}
 	if p, ok := h.cfg.Policies.Get(word); ok {
+		// One escalation per policy at a time: a second would page the same
+		// people twice, and acknowledging one would not stop the other.
+		for _, e := range inc.ActiveEscalations() {
+			if e.Policy == p.Name {
+				return "", incident.Invalid(fmt.Sprintf("%s is already paging %s (level %d of %d, since %s).", inc.Ref(), p.Name,
+					e.Level+1, len(e.Levels), incident.FormatTime(e.Started)),
+					fmt.Sprintf("Wait for an acknowledgement, or page someone else now with %s page @someone.", h.cfg.Command))
+			}
+		}
 		return "", h.startEscalation(r, inc, p.Name, p.Levels, p.Repeat, strings.TrimSpace(rest))
 	}
 	// People and groups, named at the start; the rest is the message.
@@ -296,12 +305,7 @@ func (h *Handlers) pagingAction(r *request, _ slack.InteractionCallback, a *slac
 func (h *Handlers) acknowledge(r *request, inc *incident.Incident, e *incident.Escalation) error {
 	// A resolved incident takes no acknowledgement, even of paging that ran out.
 	if !inc.Open() || !e.Acknowledge(r.user, r.now) {
-		text := fmt.Sprintf("%s's page was already acknowledged by %s at %s. The incident channel: %s",
-			inc.Ref(), mention(e.AckedBy), incident.FormatTime(e.AckedAt), channelLink(inc))
-		if e.State != incident.EscalationAcknowledged {
-			text = fmt.Sprintf("Paging for %s had stopped (%s). The incident channel: %s", inc.Ref(), inc.Status.Title(), channelLink(inc))
-		}
-		return r.enqueue("user:"+r.user.ID, jobEphemeral, ephemeralJob{Channel: r.channel, User: r.user.ID, Text: text})
+		return h.pageEnded(r, inc, e)
 	}
 	if inc.Times.Acknowledged.IsZero() {
 		inc.Times.Acknowledged = r.now
@@ -324,9 +328,23 @@ func (h *Handlers) acknowledge(r *request, inc *incident.Incident, e *incident.E
 	return h.settlePages(r, inc, e, "acknowledge")
 }
 
+// pageEnded tells someone who answered a page that it no longer waits for
+// an answer, and where the incident is.
+func (h *Handlers) pageEnded(r *request, inc *incident.Incident, e *incident.Escalation) error {
+	text := fmt.Sprintf("%s's page was already acknowledged by %s at %s. The incident channel: %s",
+		inc.Ref(), mention(e.AckedBy), incident.FormatTime(e.AckedAt), channelLink(inc))
+	if e.State != incident.EscalationAcknowledged {
+		text = fmt.Sprintf("Paging for %s had stopped (%s). The incident channel: %s", inc.Ref(), inc.Status.Title(), channelLink(inc))
+	}
+	return r.enqueue("user:"+r.user.ID, jobEphemeral, ephemeralJob{Channel: r.channel, User: r.user.ID, Text: text})
+}
+
 // decline records r.user's decline and, if theirs was the current level,
 // moves on at once.
 func (h *Handlers) decline(r *request, inc *incident.Incident, e *incident.Escalation) error {
+	if !inc.Open() || e.State == incident.EscalationAcknowledged || e.State == incident.EscalationCancelled {
+		return h.pageEnded(r, inc, e) // nothing is waiting for this answer any more
+	}
 	moveOn := e.Decline(r.user)
 	if err := r.tx.PutIncident(inc); err != nil {
 		return err

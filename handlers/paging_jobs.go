@@ -126,7 +126,10 @@ func pageBlocks(inc *incident.Incident, e *incident.Escalation, pg *incident.Pag
 	var outcome string
 	switch {
 	case pg.State == incident.PageDeclined:
-		outcome = ":no_entry: You declined this page; I moved on to the next people."
+		outcome = ":no_entry: You declined this page; I page the next people on the list."
+		if !e.Active() {
+			outcome = ":no_entry: You declined this page."
+		}
 	case e.State == incident.EscalationAcknowledged:
 		outcome = fmt.Sprintf(":white_check_mark: Acknowledged by %s at %s.", mention(e.AckedBy), incident.FormatTime(e.AckedAt))
 	case e.State == incident.EscalationCancelled:

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incidentbot/incidentbot/internal/slackfake"
+)
+
+// TestPagingAPolicyAlreadyPagingIsNotPagedTwice: a second "/incident page
+// platform" while platform is still paging would DM the same people again
+// and leave two escalations that one acknowledgement cannot both stop. It
+// is refused with what to do instead; once acknowledged, it can page again.
+func TestPagingAPolicyAlreadyPagingIsNotPagedTwice(t *testing.T) {
+	h, clock := pgHarness(t, pgPlatform(0))
+	ch := h.declared(1, "declare sev2 Checkout is down")
+	h.slash(h.alice, ch.ID, "page platform Checkout returns 500s")
+	dm := h.pgPage(pgCarol, "INC-1", 1)
+	h.idle()
+
+	reply := ackText(h.slash(h.bob, ch.ID, "page platform Still down"))
+	for _, want := range []string{"already paging platform", "level 1 of 2", "page @someone"} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("the second page answered %q, which does not say %q", reply, want)
+		}
+	}
+	h.idle()
+	h.pgExpectPages("INC-1", map[string]int{pgCarol: 1, pgDave: 0})
+	if n := len(h.lcIncident(1).Escalations); n != 1 {
+		t.Errorf("%d escalations after a refused second page, want 1", n)
+	}
+
+	h.waitAck(h.fake.ClickButton(pgCarol, h.fake.DM(pgCarol), dm.TS, "page_ack"))
+	h.messageWith(ch.ID, "Page acknowledged by <@"+pgCarol+">")
+	h.pgTick(clock, time.Minute)
+	if reply := ackText(h.slash(h.bob, ch.ID, "page platform Different symptom now")); reply != "" {
+		t.Errorf("paging again after the acknowledgement answered %q, want nothing", reply)
+	}
+	h.pgPage(pgCarol, "INC-1", 2)
+}
+
+// TestPagingDeclineAfterAcknowledgementChangesNothing: a Decline clicked on
+// a page someone already acknowledged is answered (who acknowledged, where
+// the channel is) and moves nothing on.
+func TestPagingDeclineAfterAcknowledgementChangesNothing(t *testing.T) {
+	h, clock := pgHarness(t, `policies:
+  - name: platform
+    levels:
+      - targets: [`+pgCarol+`, `+pgErin+`]
+        timeout: 5m
+      - targets: [`+pgDave+`]
+        timeout: 10m
+`)
+	ch := h.declared(1, "declare sev2 Checkout is down")
+	h.slash(h.alice, ch.ID, "page platform")
+	carol, erin := h.pgPage(pgCarol, "INC-1", 1), h.pgPage(pgErin, "INC-1", 1)
+	h.idle()
+	// Slack is slow to redraw the DMs, so Erin still sees her buttons.
+	h.fake.FailNext("chat.update", 1000, slackfake.Fault{Status: 503})
+	h.waitAck(h.fake.ClickButton(pgCarol, h.fake.DM(pgCarol), carol.TS, "page_ack"))
+	h.messageWith(ch.ID, "Page acknowledged by <@"+pgCarol+">")
+	h.waitAck(h.fake.ClickButton(pgErin, h.fake.DM(pgErin), erin.TS, "page_decline"))
+	h.ephemeralWith(pgErin, "already acknowledged by <@"+pgCarol+">", "<#"+ch.ID+">")
+	h.fake.ClearFaults()
+	h.pgTick(clock, 20*time.Minute)
+	h.pgExpectPages("INC-1", map[string]int{pgDave: 0})
+	if n := h.pgEvents(1, "declined"); n != 0 {
+		t.Errorf("%d declined events after the page was acknowledged, want 0", n)
+	}
+	h.pgShows(h.fake.DM(pgErin), erin.TS, "Acknowledged by <@"+pgCarol+">")
+}
