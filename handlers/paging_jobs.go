@@ -244,8 +244,14 @@ func (h *Handlers) runPageProvider(ctx context.Context, job store.Job) (func(*st
 		Message: incident.Markdown(e.Message, nil), PagedBy: e.By.Name, Policy: e.Policy, Level: e.Level + 1, At: h.now(),
 	}
 	err = h.providers.Send(ctx, p.Target, ev)
-	if err != nil && h.cfg.ProviderGiveUp > 0 && h.now().Sub(job.Created) >= h.cfg.ProviderGiveUp {
+	left := h.cfg.ProviderGiveUp - h.now().Sub(job.Created)
+	if err != nil && left <= 0 {
 		err = bot.Final(fmt.Errorf("still failing after %s: %w", incident.FormatDuration(h.cfg.ProviderGiveUp), err))
+	}
+	// A provider asking to wait longer than we will keep trying is tried
+	// once more when the time is up, so the failure is reported on time.
+	if pe, ok := errors.AsType[*ProviderError](err); ok && pe.Wait > left && left > 0 {
+		pe.Wait = left
 	}
 	if err != nil {
 		return nil, err

@@ -392,3 +392,21 @@ severity_defaults:
 		}
 	}
 }
+
+// TestPagingProviderLongRetryAfterStillGivesUpOnTime: a provider that asks
+// to be left alone for an hour is not waited for past ProviderGiveUp; the
+// channel hears that the page failed when the give-up time is reached.
+func TestPagingProviderLongRetryAfterStillGivesUpOnTime(t *testing.T) {
+	prov := newPGProvider(t, func(_ string, _ int, w http.ResponseWriter) int {
+		w.Header().Set("Retry-After", "3600")
+		return http.StatusTooManyRequests
+	})
+	wallClock := func(h *harness) { h.deps.Clock = nil } // the wait and the give-up on one clock
+	h, _ := pgHarness(t, pgProviderPolicy(`"pagerduty:`+pgKey+`"`), pgWithProvider(prov, time.Second), wallClock)
+	ch := h.declared(1, "declare sev1 Checkout is down")
+	h.slash(h.alice, ch.ID, "page pd")
+	h.messageWith(ch.ID, ":warning: Could not page `pagerduty:R0U…`", "still failing after", "429")
+	if n := len(prov.requests("")); n < 2 {
+		t.Errorf("%d requests: the page was given up without trying again when the time was up", n)
+	}
+}
