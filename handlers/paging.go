@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -62,6 +63,8 @@ type providerJob struct {
 	Page       int    `json:"page,omitempty"`
 	Target     string `json:"target"`
 	Action     string `json:"action"`
+	// By is who acknowledged or resolved, for the provider's note.
+	By string `json:"by,omitempty"`
 }
 
 // pagingCommands are the paging commands.
@@ -381,7 +384,7 @@ func (h *Handlers) settlePages(r *request, inc *incident.Incident, e *incident.E
 		case p.Target.Provider() && !told[p.Target] && p.State != incident.PageFailed && p.State != incident.PageSkipped:
 			told[p.Target] = true
 			if err := r.enqueue("provider:"+p.Target.Value(), jobPageProvider, providerJob{Incident: inc.ID, Escalation: e.ID,
-				Target: string(p.Target), Action: action}); err != nil {
+				Target: string(p.Target), Action: action, By: cmp.Or(r.user.Name, r.user.ID)}); err != nil {
 				return err
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -243,6 +242,14 @@ func (h *Handlers) runPageProvider(ctx context.Context, job store.Job) (func(*st
 		Severity: inc.Severity.String(), Status: string(inc.Status), ChannelURL: h.channelURL(inc),
 		Message: incident.Markdown(e.Message, nil), PagedBy: e.By.Name, Policy: e.Policy, Level: e.Level + 1, At: h.now(),
 	}
+	if p.Action != "trigger" {
+		// What the provider's responders read in the alert's log.
+		done := capitalise(actionDone(p.Action))
+		ev.Message = fmt.Sprintf("%s in Slack (%s)", done, inc.Ref())
+		if p.By != "" {
+			ev.Message = fmt.Sprintf("%s in Slack by %s (%s)", done, p.By, inc.Ref())
+		}
+	}
 	err = h.providers.Send(ctx, p.Target, ev)
 	left := h.cfg.ProviderGiveUp - h.now().Sub(job.Created)
 	if err != nil && left <= 0 {
@@ -310,13 +317,18 @@ func (h *Handlers) pagingGiveUp(tx *store.Tx, job store.Job, cause error) error 
 	}
 	what := "page " + who
 	if p.Action == "acknowledge" || p.Action == "resolve" {
-		what = fmt.Sprintf("tell %s that the incident was %sd", who, strings.TrimSuffix(p.Action, "e"))
+		what = fmt.Sprintf("tell %s that the incident was %s", who, actionDone(p.Action))
 	}
 	text := fmt.Sprintf("Could not %s: %s", what, clip(cause.Error(), 300))
 	if err := r.timelineEvent(inc, "page_failed", text); err != nil {
 		return err
 	}
 	return r.post(inc.ChannelID, ":warning: "+safe(text)+". Page someone else with `"+h.cfg.Command+" page`.", nil)
+}
+
+// actionDone is a provider action in the past tense.
+func actionDone(action string) string {
+	return map[string]string{"trigger": "paged", "acknowledge": "acknowledged", "resolve": "resolved"}[action]
 }
 
 // isPagingJob reports whether a job belongs to paging, for GiveUp.

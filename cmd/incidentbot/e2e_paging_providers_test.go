@@ -30,6 +30,7 @@ type pgRequest struct {
 		EventAction string `json:"event_action"`
 		DedupKey    string `json:"dedup_key"`
 		Alias       string `json:"alias"`
+		Note        string `json:"note"`
 		Payload     struct {
 			Summary string `json:"summary"`
 		} `json:"payload"`
@@ -188,6 +189,10 @@ func TestPagingProviderRetriesThenDelivers(t *testing.T) {
 	})
 	if ack := prov.pdEvents("acknowledge")[0]; ack.Body.DedupKey != dedup || ack.Body.RoutingKey != pgKey {
 		t.Errorf("acknowledge sent dedup_key %q routing_key %q", ack.Body.DedupKey, ack.Body.RoutingKey)
+	}
+	// Opsgenie's alert log says who acknowledged, not who paged.
+	if note := prov.requests("/v2/alerts/" + dedup + "/acknowledge")[0].Body.Note; !strings.Contains(note, "Acknowledged in Slack by bob") {
+		t.Errorf("the Opsgenie acknowledge note is %q, want it to name bob", note)
 	}
 	if h.lcIncident(1).Times.Acknowledged.IsZero() {
 		t.Error("Times.Acknowledged not set by /incident ack")
