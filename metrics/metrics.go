@@ -198,7 +198,7 @@ func (m *Metrics) Connected(up bool) {
 type State struct {
 	// OpenIncidents counts open incidents by severity label ("sev1".."sev4").
 	OpenIncidents map[string]int
-	// EscalationsPending counts escalations scheduled but not yet sent.
+	// EscalationsPending counts escalations still paging: nobody acknowledged yet.
 	EscalationsPending int
 	// JobsPending counts jobs waiting in the outbox.
 	JobsPending int
@@ -226,7 +226,7 @@ func newStateCollector() *stateCollector {
 		openIncidents: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "open_incidents"),
 			"Open incidents by severity.", []string{"severity"}, nil),
 		escalationsPending: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "escalations_pending"),
-			"Escalations scheduled but not yet sent.", nil, nil),
+			"Escalations still paging: nobody has acknowledged them yet.", nil, nil),
 		jobsPending: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "jobs_pending"),
 			"Jobs waiting in the outbox.", nil, nil),
 	}

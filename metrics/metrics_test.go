@@ -233,7 +233,7 @@ func TestRuntimeCollectors(t *testing.T) {
 }
 
 const stateHeader = `
-# HELP incidentbot_escalations_pending Escalations scheduled but not yet sent.
+# HELP incidentbot_escalations_pending Escalations still paging: nobody has acknowledged them yet.
 # TYPE incidentbot_escalations_pending gauge
 incidentbot_escalations_pending %d
 # HELP incidentbot_jobs_pending Jobs waiting in the outbox.

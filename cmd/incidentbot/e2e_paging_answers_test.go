@@ -70,3 +70,23 @@ func TestPagingDeclineAfterAcknowledgementChangesNothing(t *testing.T) {
 	}
 	h.pgShows(h.fake.DM(pgErin), erin.TS, "Acknowledged by <@"+pgCarol+">")
 }
+
+// TestPagingEscalationsPendingMetric: /metrics shows how many escalations
+// are waiting for an answer, so an operator can alert on pages nobody takes.
+func TestPagingEscalationsPendingMetric(t *testing.T) {
+	h, _ := pgHarness(t, pgPlatform(0))
+	ch := h.declared(1, "declare sev2 Checkout is down")
+	if v := h.metric("incidentbot_escalations_pending"); v != 0 {
+		t.Fatalf("escalations_pending = %v before any page", v)
+	}
+	h.slash(h.alice, ch.ID, "page platform")
+	dm := h.pgPage(pgCarol, "INC-1", 1)
+	if v := h.metric("incidentbot_escalations_pending"); v != 1 {
+		t.Errorf("escalations_pending = %v while platform pages, want 1", v)
+	}
+	h.waitAck(h.fake.ClickButton(pgCarol, h.fake.DM(pgCarol), dm.TS, "page_ack"))
+	h.messageWith(ch.ID, "Page acknowledged by <@"+pgCarol+">")
+	if v := h.metric("incidentbot_escalations_pending"); v != 0 {
+		t.Errorf("escalations_pending = %v after the acknowledgement, want 0", v)
+	}
+}
