@@ -1,17 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,153 +15,9 @@ import (
 	"github.com/incidentbot/incidentbot/store"
 )
 
-// ftHelperEnv marks the test binary re-executed as the bot.
-const ftHelperEnv = "INCIDENTBOT_TEST_RUN_BOT"
-
-// TestCrashHelperProcess is not a test: it is the bot (`incidentbot run`,
-// configured from the environment) when the fault tests re-execute the test
-// binary, so they can SIGKILL it or starve it of disk. It does nothing in a
-// normal test run.
-func TestCrashHelperProcess(t *testing.T) {
-	if os.Getenv(ftHelperEnv) != "1" {
-		return
-	}
-	os.Exit(realMain([]string{"run"}, io.Discard, os.Stderr))
-}
-
-// botProcess is the real bot running as a child process.
-type botProcess struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	env  map[string]string
-	log  *ftLog // its stderr: the JSON log
-	done chan struct{}
-	err  error // from Wait, once done is closed
-}
-
-// ftStartProcess starts `incidentbot run` in a child process with env (on
-// top of this process's environment minus any incidentbot and Slack
-// variables). Its stderr goes through a pipe, never a file, so a file size
-// limit set on it cannot stop it from logging.
-func ftStartProcess(t testing.TB, env map[string]string) *botProcess {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$", "-test.count=1")
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "INCIDENTBOT_") || strings.HasPrefix(k, "SLACK_") {
-			continue
-		}
-		cmd.Env = append(cmd.Env, kv)
-	}
-	cmd.Env = append(cmd.Env, ftHelperEnv+"=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	p := &botProcess{t: t, cmd: cmd, env: env, log: &ftLog{}, done: make(chan struct{})}
-	cmd.Stderr = p.log
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the bot process: %v", err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			p.dumpLog()
-		}
-	})
-	return p
-}
-
-func (p *botProcess) pid() int { return p.cmd.Process.Pid }
-
-func (p *botProcess) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *botProcess) kill() {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		p.t.Fatalf("SIGKILL: %v", err)
-	}
-	<-p.done
-}
-
-// stop sends SIGTERM and checks the bot shut down cleanly (exit 0, which
-// under -race also means the race detector found nothing).
-func (p *botProcess) stop() {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.t.Fatalf("the bot did not stop within 30 s of SIGTERM")
-	}
-	if p.err != nil {
-		p.t.Errorf("the bot stopped with %v, want exit status 0", p.err)
-	}
-}
-
-// exitCode waits up to timeout for the process to end by itself.
-func (p *botProcess) exitCode(timeout time.Duration) int {
-	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.t.Fatalf("the bot was still running after %s", timeout)
-	}
-	if p.err == nil {
-		return 0
-	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		return ee.ExitCode()
-	}
-	p.t.Fatalf("wait: %v", p.err)
-	return -1
-}
-
-func (p *botProcess) dumpLog() {
-	lines := p.log.Lines()
-	if len(lines) > 200 {
-		lines = lines[len(lines)-200:]
-	}
-	p.t.Logf("last %d log lines of bot process %d:\n%s", len(lines), p.pid(), strings.Join(lines, "\n"))
-}
-
-// ftProcessEnv is the environment of a bot process talking to fake.
-func ftProcessEnv(fake *slackfake.Server, db, announce, httpAddr string) map[string]string {
-	return map[string]string{
-		"SLACK_APP_TOKEN":              fake.AppToken(),
-		"SLACK_BOT_TOKEN":              fake.BotToken(),
-		"INCIDENTBOT_SLACK_API_URL":    fake.APIURL(),
-		"INCIDENTBOT_DB":               db,
-		"INCIDENTBOT_ANNOUNCE_CHANNEL": announce,
-		"INCIDENTBOT_HTTP_ADDR":        httpAddr,
-		"INCIDENTBOT_LOG_FORMAT":       "json",
-		"INCIDENTBOT_LOG_LEVEL":        "debug",
-		"INCIDENTBOT_UPDATE_EVERY":     "0", // no reminders: the outbox can drain to empty
-	}
-}
-
-// ftCrashSeed is the seed of the kill points: INCIDENTBOT_CRASH_SEED or the
+// crashSeed is the seed of the kill points: INCIDENTBOT_CRASH_SEED or the
 // clock.
-func ftCrashSeed(t *testing.T) uint64 {
+func crashSeed(t *testing.T) uint64 {
 	if s := os.Getenv("INCIDENTBOT_CRASH_SEED"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -185,27 +36,22 @@ func ftCrashSeed(t *testing.T) uint64 {
 // killed bot left unfinished (the ✅ on a captured message, a channel post)
 // must happen after the restart.
 func TestCrashLosesNothing(t *testing.T) {
-	seed := ftCrashSeed(t)
+	seed := crashSeed(t)
 	t.Logf("crash seed %d (rerun with INCIDENTBOT_CRASH_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x1bad5eed))
 
 	// Slack redelivers an events_api envelope that was not acked; 2 s keeps
 	// redeliveries of envelopes a live bot is merely slow to ack rare.
-	fake := slackfake.New(slackfake.Options{RedeliverAfter: 2 * time.Second})
-	t.Cleanup(fake.Close)
-	alice := fake.AddUser(slackfake.User{Name: "alice", RealName: "Alice Adams", DisplayName: "alice"})
-	general := fake.AddChannel("general", false, alice)
-	announce := fake.AddChannel("incidents", false, alice, fake.BotUserID())
-	dbPath := filepath.Join(t.TempDir(), "incidentbot.db")
-	httpAddr := ftFreeAddr(t)
-	env := ftProcessEnv(fake, dbPath, announce, httpAddr)
+	w := newProcessWorkspace(t, slackfake.Options{RedeliverAfter: 2 * time.Second})
+	fake, alice, announce, dbPath := w.fake, w.alice, w.announce, w.db
+	env := w.env()
 
 	var procs []*botProcess
 	start := func() *botProcess {
 		before := fake.Connections()
-		p := ftStartProcess(t, env)
+		p := startProcess(t, env)
 		procs = append(procs, p)
-		ftWait(t, fake, "the bot process to connect", 60*time.Second, func() bool {
+		waitUntil(t, fake, "the bot process to connect", 60*time.Second, func() bool {
 			return fake.Connections() > before && fake.Connected() || p.exited()
 		})
 		if p.exited() {
@@ -216,14 +62,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	}
 	p := start()
 
-	declare := fake.SlashCommand(alice, general, "declare sev2 Crash test")
-	ftWait(t, fake, "the declare ack", 30*time.Second, func() bool { _, ok := fake.Ack(declare); return ok })
-	var ch slackfake.Channel
-	ftWait(t, fake, "the incident channel and its summary", 30*time.Second, func() bool {
-		c, ok := ftIncidentChannel(fake, 1)
-		ch = c
-		return ok && len(ftBotPosts(fake, c.ID)) > 0
-	})
+	ch := w.declare(t, "declare sev2 Crash test")
 
 	const n = 60
 	msgs := make([]string, n)
@@ -272,7 +111,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	streamOver := func() bool {
 		select {
 		case <-streamDone:
-			ok, _ := ftEventsAcked(fake)
+			ok, _ := eventsAcked(fake)
 			return ok
 		default:
 			return false
@@ -281,7 +120,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	const kills = 3 // Slack retries an event 3 times: one lost delivery per kill is covered
 	for round := 1; round <= kills; round++ {
 		base, k := acked(), 1+rng.IntN(30)
-		ftWait(t, fake, fmt.Sprintf("%d more acks before kill %d", k, round), 60*time.Second, func() bool {
+		waitUntil(t, fake, fmt.Sprintf("%d more acks before kill %d", k, round), 60*time.Second, func() bool {
 			return acked() >= base+k || streamOver()
 		})
 		p.kill()
@@ -299,21 +138,18 @@ func TestCrashLosesNothing(t *testing.T) {
 
 	// Let the last bot finish: every event acked in some delivery, every
 	// capture confirmed, the outbox empty.
-	ftWait(t, fake, "every event to be acked", 60*time.Second, func() bool { ok, _ := ftEventsAcked(fake); return ok })
+	waitUntil(t, fake, "every event to be acked", 60*time.Second, func() bool { ok, _ := eventsAcked(fake); return ok })
 	for _, ts := range msgs {
-		ftWait(t, fake, "the ✅ on pinned message "+ts, 30*time.Second, func() bool {
-			return ftBotReacted(fake, ch.ID, ts, "white_check_mark")
+		waitUntil(t, fake, "the ✅ on pinned message "+ts, 30*time.Second, func() bool {
+			return botReacted(fake, ch.ID, ts, "white_check_mark")
 		})
 	}
 	for _, ts := range notes {
-		ftWait(t, fake, "the ✅ on TL: note "+ts, 30*time.Second, func() bool {
-			return ftBotReacted(fake, ch.ID, ts, "white_check_mark")
+		waitUntil(t, fake, "the ✅ on TL: note "+ts, 30*time.Second, func() bool {
+			return botReacted(fake, ch.ID, ts, "white_check_mark")
 		})
 	}
-	ftWait(t, fake, "the outbox to drain", 60*time.Second, func() bool {
-		_, body := ftGet("http://" + httpAddr + "/metrics")
-		return ftMetric(body, "incidentbot_jobs_pending") == 0
-	})
+	waitDrained(t, fake, w.base())
 	p.stop()
 
 	db, err := store.Open(dbPath, store.Options{ReadOnly: true})
@@ -364,7 +200,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		if e.Type != "events_api" {
 			continue
 		}
-		d := ftDecode(t, e)
+		d := decodeEnvelope(t, e)
 		switch {
 		case e.EventType == "reaction_added" && d.Payload.Event.Reaction == "pushpin":
 			if e.Acked {
@@ -446,7 +282,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	if total < appliedAcked || total > len(commands) {
 		t.Errorf("%d status changes on the timeline; %d commands sent, %d acked as done", total, len(commands), appliedAcked)
 	}
-	posts := ftBotPosts(fake, ch.ID)
+	posts := botPostTexts(fake, ch.ID)
 	for text, want := range statusEvents {
 		got := 0
 		for _, p := range posts {
@@ -463,16 +299,7 @@ func TestCrashLosesNothing(t *testing.T) {
 			t.Logf("%q: posted %d time(s) for %d change(s) (a kill fell between the post and its commit)", text, got, want)
 		}
 	}
-	if !containsAny(ftBotPosts(fake, announce), "INC-1") {
+	if !containsAny(botPostTexts(fake, announce), "INC-1") {
 		t.Errorf("the declaration was never announced in %s", announce)
 	}
-}
-
-func containsAny(texts []string, part string) bool {
-	for _, s := range texts {
-		if strings.Contains(s, part) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,8 +11,8 @@ import (
 	"github.com/incidentbot/incidentbot/store"
 )
 
-// ftLongTitle is n characters of mixed scripts, accents and emoji.
-func ftLongTitle(n int) string {
+// longTitle is n characters of mixed scripts, accents and emoji.
+func longTitle(n int) string {
 	parts := []rune("Checkout down for EU — café 東京 🔥 ")
 	out := make([]rune, n)
 	for i := range out {
@@ -21,26 +20,6 @@ func ftLongTitle(n int) string {
 	}
 	out[n-1] = 'Z' // no trailing space to trim
 	return string(out)
-}
-
-// ftSlashText is the text Slack sent with a slash command: what the bot got.
-func ftSlashText(h *harness, envelopeID string) string {
-	h.t.Helper()
-	for _, e := range h.fake.Envelopes() {
-		if e.ID == envelopeID {
-			var f struct {
-				Payload struct {
-					Text string `json:"text"`
-				} `json:"payload"`
-			}
-			if err := json.Unmarshal(e.Frame, &f); err != nil {
-				h.t.Fatalf("envelope %s: %v", e.ID, err)
-			}
-			return f.Payload.Text
-		}
-	}
-	h.t.Fatalf("no envelope %s", envelopeID)
-	return ""
 }
 
 // TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone sends hostile and
@@ -54,7 +33,7 @@ func ftSlashText(h *harness, envelopeID string) string {
 func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 	h := newHarness(t)
 	inputs := []struct{ name, text string }{
-		{"5,000 characters", ftLongTitle(5000)},
+		{"5,000 characters", longTitle(5000)},
 		{"control characters", "Disk\x00full \x07bell \x1b[31mred\x1b[0m \x7f\x01\x1f tab\there \u202eevil\u202c \u200bzero-width"},
 		{"right to left and emoji", "שרת התשלומים נפל — الخادم معطل 🔥🚒 👩🏽‍🚒 :fire:"},
 		{"special mentions", "Paging <!channel> <!here> <!everyone> <!subteam^S0ONCALL|@oncall> <!here|here> and plain @here @channel @everyone"},
@@ -72,22 +51,22 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 		if ack := ackText(h.waitAck(id)); !strings.Contains(ack, "Declared *"+ref+"*") {
 			t.Errorf("%s: declare answered %q", in.name, ack)
 		}
-		_, rest := ftCut(ftSlashText(h, id))
-		_, got[i].title = ftCut(rest)
+		_, rest := cutWord(h.slashText(id))
+		_, got[i].title = cutWord(rest)
 		ch := h.incidentChannel(n)
-		h.messageWith(ch.ID, ref)
+		h.ExpectMessage(ch.ID, ref)
 
 		id = h.fake.SlashCommand(h.alice, ch.ID, "note "+in.text)
 		if ack := ackText(h.waitAck(id)); !strings.Contains(ack, "Added to the "+ref+" timeline") {
 			t.Errorf("%s: note answered %q", in.name, ack)
 		}
-		_, got[i].note = ftCut(ftSlashText(h, id))
+		_, got[i].note = cutWord(h.slashText(id))
 
 		got[i].tlTS = h.fake.PostMessage(h.alice, ch.ID, "TL: "+in.text)
 		got[i].pinTS = h.fake.PostMessage(h.alice, ch.ID, in.text)
 		h.fake.AddReaction(h.alice, ch.ID, got[i].pinTS, "pushpin")
 		for _, ts := range []string{got[i].tlTS, got[i].pinTS} {
-			h.waitFor(in.name+": the ✅ on "+ts, func() bool { return ftBotReacted(h.fake, ch.ID, ts, "white_check_mark") })
+			h.ExpectBotReaction(ch.ID, ts, "white_check_mark", true)
 		}
 		m, _ := h.fake.Message(ch.ID, got[i].tlTS)
 		got[i].tl = strings.TrimSpace(strings.TrimPrefix(m.Text, "TL:"))
@@ -103,12 +82,12 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 			t.Errorf("%s: /incident list answered %q", in.name, ack)
 		}
 		h.slash(h.alice, ch.ID, "severity sev1") // announced, with the title
-		h.messageWith(h.announce, ref+" upgraded to SEV1")
+		h.ExpectMessage(h.announce, ref+" upgraded to SEV1")
 		id = h.fake.SlashCommand(h.alice, ch.ID, "resolve "+in.text)
 		h.waitAck(id)
-		_, got[i].resolution = ftCut(ftSlashText(h, id))
-		h.messageWith(ch.ID, ref+" resolved")
-		h.messageWith(h.announce, ref+" resolved")
+		_, got[i].resolution = cutWord(h.slashText(id))
+		h.ExpectMessage(ch.ID, ref+" resolved")
+		h.ExpectMessage(h.announce, ref+" resolved")
 		h.idle()
 	}
 	h.waitFor("every envelope to be acked", func() bool { return len(h.fake.Unacked()) == 0 })
@@ -158,21 +137,21 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 	})
 
 	// Never a live special mention in anything the bot showed anyone.
-	shown := ftEverythingShown(h.fake, h.alice, h.bob)
+	shown := everythingShown(h.fake, h.alice, h.bob)
 	for _, s := range shown {
-		if m := ftLiveSpecial.FindString(s.text); m != "" {
+		if m := liveSpecial.FindString(s.text); m != "" {
 			t.Errorf("%s has a live %q: %q", s.where, m, s.text)
 		}
 	}
 	// The labelled link and the user mention stay live.
-	if !containsAny(ftTexts(shown), "<https://status.example.com/incidents/1?a=1&b=2|status-page>") {
+	if !containsAny(texts(shown), "<https://status.example.com/incidents/1?a=1&b=2|status-page>") {
 		t.Errorf("the labelled link was not shown as a link anywhere")
 	}
-	if !containsAny(ftTexts(shown), "<@"+h.bob+">") {
+	if !containsAny(texts(shown), "<@"+h.bob+">") {
 		t.Errorf("the user mention was not shown as a mention anywhere")
 	}
 	// The scan saw the special mentions echoed, defused with a word joiner.
-	if !containsAny(ftTexts(shown), "@\u2060channel") || !containsAny(ftTexts(shown), "@\u2060here") {
+	if !containsAny(texts(shown), "@\u2060channel") || !containsAny(texts(shown), "@\u2060here") {
 		t.Errorf("the special mentions were not echoed (defused) anywhere: the scan proves nothing")
 	}
 	// Slack refused nothing the bot sent (a too long topic or text would
@@ -190,16 +169,8 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 	t.Logf("scanned %d texts the bot showed", len(shown))
 }
 
-func ftTexts(shown []ftShown) []string {
-	out := make([]string, len(shown))
-	for i, s := range shown {
-		out[i] = s.text
-	}
-	return out
-}
-
-// ftCut splits off the first word, as the bot's command parser does.
-func ftCut(s string) (word, rest string) {
+// cutWord splits off the first word, as the bot's command parser does.
+func cutWord(s string) (word, rest string) {
 	s = strings.TrimSpace(s)
 	i := strings.IndexFunc(s, unicode.IsSpace)
 	if i < 0 {

@@ -18,8 +18,8 @@ func withStatusChannel(h *harness) {
 	h.cfg.StatusChannel = h.fake.AddChannel("status-page", false, h.alice, h.fake.BotUserID())
 }
 
-// cmPreview waits for the newest pending update preview in channel.
-func (h *harness) cmPreview(channel string) slackfake.Message {
+// updatePreview waits for the newest pending update preview in channel.
+func (h *harness) updatePreview(channel string) slackfake.Message {
 	h.t.Helper()
 	var found slackfake.Message
 	h.waitFor("an update preview", func() bool {
@@ -33,17 +33,6 @@ func (h *harness) cmPreview(channel string) slackfake.Message {
 		return false
 	})
 	return found
-}
-
-// cmPosts are the bot's messages in the status channel.
-func (h *harness) cmPosts() []slackfake.Message {
-	var out []slackfake.Message
-	for _, m := range h.fake.Messages(h.cfg.StatusChannel) {
-		if m.BotID != "" {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 func TestUpdateTemplatesForEachStatus(t *testing.T) {
@@ -62,13 +51,13 @@ func TestUpdateTemplatesForEachStatus(t *testing.T) {
 			ch := h.declared(1, "declare sev2 Domain expired")
 			h.slash(h.alice, ch.ID, "impact Dashboard, User API")
 			h.slash(h.alice, ch.ID, "update "+tc.status+" Our registrar confirmed the renewal.")
-			p := h.cmPreview(ch.ID)
+			p := h.updatePreview(ch.ID)
 			for _, part := range []string{tc.want, "Our registrar confirmed the renewal.", "update_edit", "update_cancel"} {
 				if !strings.Contains(p.Text+string(p.Blocks), part) {
 					t.Errorf("preview lacks %q:\n%s", part, p.Blocks)
 				}
 			}
-			if n := len(h.cmPosts()); n != 0 {
+			if n := len(botMessages(h.fake, h.cfg.StatusChannel, "")); n != 0 {
 				t.Errorf("%d posts in the status channel before Post was clicked", n)
 			}
 		})
@@ -79,10 +68,10 @@ func TestUpdatePreviewEditPostOnce(t *testing.T) {
 	h := newHarness(t, withStatusChannel)
 	ch := h.declared(1, "declare sev2 Domain expired")
 	h.slash(h.alice, ch.ID, "update identified First wording")
-	p := h.cmPreview(ch.ID)
+	p := h.updatePreview(ch.ID)
 
 	// Edit opens a form with the text; saving it changes the preview.
-	h.waitAck(h.fake.ClickButton(h.alice, ch.ID, p.TS, "update_edit"))
+	h.click(h.alice, ch.ID, p.TS, "update_edit")
 	var view slackfake.View
 	h.waitFor("the edit form", func() bool {
 		for _, v := range h.fake.Views() {
@@ -96,9 +85,8 @@ func TestUpdatePreviewEditPostOnce(t *testing.T) {
 	if !strings.Contains(string(view.JSON), "First wording") {
 		t.Errorf("the edit form does not hold the draft's text:\n%s", view.JSON)
 	}
-	h.waitAck(h.fake.SubmitView(h.alice, view.ID, map[string]map[string]string{"text": {"text": "Second wording & more"}}))
-	h.waitFor("the preview to show the edit", func() bool {
-		m, _ := h.fake.Message(ch.ID, p.TS)
+	h.submit(h.alice, view.ID, map[string]map[string]string{"text": {"text": "Second wording & more"}})
+	h.waitMessageAt(ch.ID, p.TS, "the preview to show the edit", func(m slackfake.Message) bool {
 		return strings.Contains(string(m.Blocks), "Second wording")
 	})
 
@@ -110,7 +98,7 @@ func TestUpdatePreviewEditPostOnce(t *testing.T) {
 	h.waitAck(second)
 	h.waitAck(h.fake.Redeliver(first))
 	h.idle()
-	posts := h.cmPosts()
+	posts := botMessages(h.fake, h.cfg.StatusChannel, "")
 	if len(posts) != 1 {
 		t.Fatalf("%d posts in the status channel after two clicks and a redelivery, want 1", len(posts))
 	}
@@ -145,14 +133,13 @@ func TestUpdateCancelPostsNothing(t *testing.T) {
 	h := newHarness(t, withStatusChannel)
 	ch := h.declared(1, "declare sev2 Domain expired")
 	h.slash(h.alice, ch.ID, "update investigating")
-	p := h.cmPreview(ch.ID)
-	h.waitAck(h.fake.ClickButton(h.alice, ch.ID, p.TS, "update_cancel"))
-	h.waitFor("the preview to lose its buttons", func() bool {
-		m, _ := h.fake.Message(ch.ID, p.TS)
+	p := h.updatePreview(ch.ID)
+	h.click(h.alice, ch.ID, p.TS, "update_cancel")
+	h.waitMessageAt(ch.ID, p.TS, "the preview to lose its buttons", func(m slackfake.Message) bool {
 		return !strings.Contains(string(m.Blocks), "update_post") && strings.Contains(string(m.Blocks), "cancelled")
 	})
 	h.idle()
-	if n := len(h.cmPosts()); n != 0 {
+	if n := len(botMessages(h.fake, h.cfg.StatusChannel, "")); n != 0 {
 		t.Errorf("%d posts after Cancel, want 0", n)
 	}
 }
@@ -164,26 +151,16 @@ func TestResolvedUpdateResolvesAndUploadsEverySection(t *testing.T) {
 	h.slash(h.alice, ch.ID, "followup short-term: alert on expiring domains <@"+h.bob+"|bob>")
 	ts := h.fake.PostMessage(h.alice, ch.ID, "future: audit on-call access to every service")
 	h.fake.AddReaction(h.bob, ch.ID, ts, "memo")
-	h.messageWith(ch.ID) // let the reaction land
-	h.waitFor("the memo follow-up", func() bool {
-		m, _ := h.fake.Message(ch.ID, ts)
+	h.ExpectMessage(ch.ID) // let the reaction land
+	h.waitMessageAt(ch.ID, ts, "the memo follow-up", func(m slackfake.Message) bool {
 		return len(m.Reactions["white_check_mark"]) > 0
 	})
 	h.slash(h.alice, ch.ID, "update identified Renewal payment failed.")
-	h.waitAck(h.fake.ClickButton(h.alice, ch.ID, h.cmPreview(ch.ID).TS, "update_post"))
+	h.click(h.alice, ch.ID, h.updatePreview(ch.ID).TS, "update_post")
 	h.idle()
 	h.slash(h.alice, ch.ID, "update resolved All services work again.")
-	h.waitAck(h.fake.ClickButton(h.alice, ch.ID, h.cmPreview(ch.ID).TS, "update_post"))
-	var doc string
-	h.waitFor("the postmortem upload", func() bool {
-		for _, f := range h.fake.Files() {
-			if f.Name == "INC-1-postmortem.md" {
-				doc = string(f.Content)
-				return true
-			}
-		}
-		return false
-	})
+	h.click(h.alice, ch.ID, h.updatePreview(ch.ID).TS, "update_post")
+	doc := string(h.ExpectUpload("INC-1-postmortem.md").Content)
 	for _, part := range []string{"## Summary", "## Impact", "## Key times", "## Timeline", "## Responders and paging",
 		"## Customer communication", "## Root cause", "## Resolution", "## Lessons learned", "## Follow-up actions",
 		"Dashboard, User API", "Renewal payment failed.", "All services work again.",
@@ -221,7 +198,7 @@ func TestUpdateTemplateOverride(t *testing.T) {
 	h := newHarness(t, withStatusChannel, func(h *harness) { h.cfg.TemplatesDir = dir })
 	ch := h.declared(1, "declare sev2 Search slow")
 	h.slash(h.alice, ch.ID, "update investigating More soon.")
-	if p := h.cmPreview(ch.ID); !strings.Contains(string(p.Blocks), "ACME STATUS: looking into Search slow. More soon.") {
+	if p := h.updatePreview(ch.ID); !strings.Contains(string(p.Blocks), "ACME STATUS: looking into Search slow. More soon.") {
 		t.Errorf("the override was not used:\n%s", p.Blocks)
 	}
 }
@@ -230,7 +207,7 @@ func TestUpdateNeverPingsEveryone(t *testing.T) {
 	h := newHarness(t, withStatusChannel)
 	ch := h.declared(1, "declare sev2 <!channel> outage")
 	h.slash(h.alice, ch.ID, "update investigating <!here> <!everyone> @channel heads up")
-	h.waitAck(h.fake.ClickButton(h.alice, ch.ID, h.cmPreview(ch.ID).TS, "update_post"))
+	h.click(h.alice, ch.ID, h.updatePreview(ch.ID).TS, "update_post")
 	h.idle()
 	live := regexp.MustCompile(`<!(channel|here|everyone)|(?i)@(channel|here|everyone)\b`)
 	for _, c := range []string{ch.ID, h.cfg.StatusChannel, h.announce} {
@@ -240,17 +217,13 @@ func TestUpdateNeverPingsEveryone(t *testing.T) {
 			}
 		}
 	}
-	if len(h.cmPosts()) != 1 {
+	if len(botMessages(h.fake, h.cfg.StatusChannel, "")) != 1 {
 		t.Errorf("the update was not posted")
 	}
 }
 
 func TestUpdateReminderFiresSnoozesAndResets(t *testing.T) {
-	clock := newSimClock(time.Date(2023, 8, 17, 10, 0, 0, 0, time.UTC))
-	h := newHarness(t, withStatusChannel, func(h *harness) {
-		h.deps.Clock = clock
-		h.cfg.UpdateEvery = 30 * time.Minute
-	})
+	h := newHarness(t, withStatusChannel, withSimClock, func(h *harness) { h.cfg.UpdateEvery = 30 * time.Minute })
 	ch := h.declared(1, "declare sev2 Domain expired")
 	reminders := func() int {
 		n := 0
@@ -261,14 +234,11 @@ func TestUpdateReminderFiresSnoozesAndResets(t *testing.T) {
 		}
 		return n
 	}
-	clock.Advance(29 * time.Minute)
-	h.app.bot.Kick()
-	h.idle()
+	h.FastForward(29 * time.Minute)
 	if n := reminders(); n != 0 {
 		t.Fatalf("%d reminders before 30 minutes passed", n)
 	}
-	clock.Advance(2 * time.Minute)
-	h.app.bot.Kick()
+	h.FastForward(2 * time.Minute)
 	h.waitFor("a reminder", func() bool { return reminders() == 1 })
 	var nudge slackfake.Message
 	for _, m := range h.fake.Messages(ch.ID) {
@@ -280,24 +250,19 @@ func TestUpdateReminderFiresSnoozesAndResets(t *testing.T) {
 		t.Errorf("reminder text = %q", nudge.Text)
 	}
 	// Snooze: on the timeline, and quiet for 15 minutes.
-	h.waitAck(h.fake.ClickButton(h.alice, ch.ID, nudge.TS, "update_snooze"))
+	h.click(h.alice, ch.ID, nudge.TS, "update_snooze")
 	h.idle()
-	clock.Advance(10 * time.Minute)
-	h.app.bot.Kick()
-	h.idle()
+	h.FastForward(10 * time.Minute)
 	if n := reminders(); n != 1 {
 		t.Errorf("%d reminders 10 minutes into a 15-minute snooze, want 1", n)
 	}
-	clock.Advance(6 * time.Minute)
-	h.app.bot.Kick()
+	h.FastForward(6 * time.Minute)
 	h.waitFor("the reminder after the snooze", func() bool { return reminders() == 2 })
 	// Posting an update resets the clock.
 	h.slash(h.alice, ch.ID, "update investigating Still on it.")
-	h.waitAck(h.fake.ClickButton(h.alice, ch.ID, h.cmPreview(ch.ID).TS, "update_post"))
+	h.click(h.alice, ch.ID, h.updatePreview(ch.ID).TS, "update_post")
 	h.idle()
-	clock.Advance(20 * time.Minute)
-	h.app.bot.Kick()
-	h.idle()
+	h.FastForward(20 * time.Minute)
 	if n := reminders(); n != 2 {
 		t.Errorf("%d reminders 20 minutes after an update, want still 2", n)
 	}

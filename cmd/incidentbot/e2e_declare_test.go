@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/incidentbot/incidentbot/internal/slackfake"
 )
 
 func TestDeclareFromText(t *testing.T) {
@@ -19,13 +21,10 @@ func TestDeclareFromText(t *testing.T) {
 		c, _ := h.fake.Channel(ch.ID)
 		return strings.Contains(strings.Join(c.Members, ","), h.alice)
 	})
-	summary := h.messageWith(ch.ID, "INC-1", "SEV2", "Investigating")
-	h.waitFor("the summary to be pinned", func() bool {
-		m, _ := h.fake.Message(ch.ID, summary.TS)
-		return m.Pinned
-	})
-	h.messageWith(h.announce, "INC-1 declared", "SEV2", "<#"+ch.ID+">")
-	h.ephemeralWith(h.alice, "INC-1 is open", "<#"+ch.ID+">")
+	summary := h.ExpectMessage(ch.ID, "INC-1", "SEV2", "Investigating")
+	h.waitMessageAt(ch.ID, summary.TS, "the summary to be pinned", func(m slackfake.Message) bool { return m.Pinned })
+	h.ExpectMessage(h.announce, "INC-1 declared", "SEV2", "<#"+ch.ID+">")
+	h.ExpectEphemeral(h.alice, "INC-1 is open", "<#"+ch.ID+">")
 	h.waitFor("the topic", func() bool {
 		c, _ := h.fake.Channel(ch.ID)
 		return strings.Contains(c.Topic, "SEV2") && strings.Contains(c.Topic, "Investigating")
@@ -39,26 +38,24 @@ func TestDeclareWithoutTitleOpensModal(t *testing.T) {
 	view := h.fake.Views()[0]
 
 	// An empty title is refused inline, next to the field; nothing is declared.
-	id := h.fake.SubmitView(h.alice, view.ID, map[string]map[string]string{
+	ack := h.submit(h.alice, view.ID, map[string]map[string]string{
 		"title": {"title": "   "}, "severity": {"severity": "sev1"}})
-	ack := h.waitAck(id)
 	if !containsAll(ack, `"response_action":"errors"`, `"title"`, "needs a title") {
 		t.Fatalf("empty title should be refused inline, ack = %s", ack)
 	}
 
-	id = h.fake.SubmitView(h.alice, view.ID, map[string]map[string]string{
+	if ack := h.submit(h.alice, view.ID, map[string]map[string]string{
 		"title": {"title": "Checkout <failing> & slow"}, "severity": {"severity": "sev1"},
-		"description": {"description": "EU customers get 502s"}})
-	if ack := h.waitAck(id); ack != "" && ack != "null" {
+		"description": {"description": "EU customers get 502s"}}); ack != "" && ack != "null" {
 		t.Fatalf("a valid form should close the modal (empty ack), got %s", ack)
 	}
 	ch := h.incidentChannel(1)
 	if ch.Name != "inc-1-checkout-failing-slow" {
 		t.Errorf("channel = %q", ch.Name)
 	}
-	h.messageWith(ch.ID, "SEV1", "Checkout &lt;failing&gt; &amp; slow", "EU customers get 502s")
+	h.ExpectMessage(ch.ID, "SEV1", "Checkout &lt;failing&gt; &amp; slow", "EU customers get 502s")
 	// The declarer hears where to go by DM, since a form has no response_url.
-	h.messageWith(h.fake.DM(h.alice), "INC-1 is open", "<#"+ch.ID+">")
+	h.ExpectDM(h.alice, "INC-1 is open", "<#"+ch.ID+">")
 }
 
 func TestDeclareRefusesBadInput(t *testing.T) {
@@ -101,23 +98,11 @@ func TestPrivateIncidentIsNotAnnounced(t *testing.T) {
 	if !ch.IsPrivate {
 		t.Errorf("channel %s should be private", ch.Name)
 	}
-	h.messageWith(ch.ID, "INC-1")
+	h.ExpectMessage(ch.ID, "INC-1")
 	h.idle()
 	for _, m := range h.fake.Messages(h.announce) {
 		if strings.Contains(m.Text, "INC-1") {
 			t.Errorf("private incident announced: %q", m.Text)
 		}
 	}
-}
-
-// waitAck waits for the ack of an envelope and returns its payload.
-func (h *harness) waitAck(id string) string {
-	h.t.Helper()
-	var payload string
-	h.waitFor("ack of "+id, func() bool {
-		a, ok := h.fake.Ack(id)
-		payload = string(a.Payload)
-		return ok
-	})
-	return payload
 }

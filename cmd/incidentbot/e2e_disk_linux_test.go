@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,13 +13,13 @@ import (
 	"github.com/incidentbot/incidentbot/store"
 )
 
-// ftLimitFileSize sets the RLIMIT_FSIZE soft limit of process pid (the
+// limitFileSize sets the RLIMIT_FSIZE soft limit of process pid (the
 // largest file it may write) and returns the old limit. With the limit
 // below the database's size every bbolt commit fails to write its pages
 // (EFBIG, "file too large"), as on a full disk (ENOSPC): the same failed
 // write(2) to bbolt. The test runs the bot in a child process, so the limit
 // cannot touch the test binary's own files.
-func ftLimitFileSize(t testing.TB, pid int, limit uint64) (old syscall.Rlimit) {
+func limitFileSize(t testing.TB, pid int, limit uint64) (old syscall.Rlimit) {
 	t.Helper()
 	if _, _, errno := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), syscall.RLIMIT_FSIZE,
 		0, uintptr(unsafe.Pointer(&old)), 0, 0); errno != 0 {
@@ -40,16 +39,15 @@ func ftLimitFileSize(t testing.TB, pid int, limit uint64) (old syscall.Rlimit) {
 // says so in its log and on /readyz; and, when the disk takes writes
 // again, applies Slack's redelivery and is ready again. Nothing is lost.
 func TestDiskTroubleWithholdsAcksAndRecovers(t *testing.T) {
-	fake, p, ch, alice, base := ftDiskBot(t, slackfake.Options{RedeliverAfter: 2 * time.Second})
-	readyz := func() (int, string) { return ftReadyz(base) }
+	fake, p, ch, alice, base := diskBot(t, slackfake.Options{RedeliverAfter: 2 * time.Second})
 	msg := fake.PostMessage(alice, ch.ID, "/var is at 100%")
-	ftWait(t, fake, "the message to be acked", 30*time.Second, func() bool { ok, _ := ftEventsAcked(fake); return ok })
+	waitUntil(t, fake, "the message to be acked", 30*time.Second, func() bool { ok, _ := eventsAcked(fake); return ok })
 
 	// The disk fills up.
-	old := ftLimitFileSize(t, p.pid(), 0)
+	old := limitFileSize(t, p.pid(), 0)
 	fake.AddReaction(alice, ch.ID, msg, "pushpin")
-	ftWait(t, fake, "the bot to say its database writes fail", 30*time.Second, func() bool {
-		code, body := readyz()
+	waitUntil(t, fake, "the bot to say its database writes fail", 30*time.Second, func() bool {
+		code, body := readyz(base)
 		return code == http.StatusServiceUnavailable && body == "database writes are failing" &&
 			p.log.Has("cannot write to the database", "not acked") && p.log.Has("withheld acks")
 	})
@@ -58,14 +56,14 @@ func TestDiskTroubleWithholdsAcksAndRecovers(t *testing.T) {
 			t.Logf("the bot logged: %s", line)
 		}
 	}
-	pins := ftEventEnvelopes(t, fake, "reaction_added", msg)
+	pins := eventEnvelopes(t, fake, "reaction_added", msg)
 	if len(pins) != 1 || pins[0].Acked {
 		t.Fatalf("the pin's envelope: %+v; want one, not acked", pins)
 	}
 	// A slash command is not redelivered by Slack: its user is told.
 	cmd := fake.SlashCommand(alice, ch.ID, "note written while the disk was full")
 	var answer string
-	ftWait(t, fake, "the note's ack", 30*time.Second, func() bool {
+	waitUntil(t, fake, "the note's ack", 30*time.Second, func() bool {
 		a, ok := fake.Ack(cmd)
 		answer = ackText(string(a.Payload))
 		return ok
@@ -74,30 +72,29 @@ func TestDiskTroubleWithholdsAcksAndRecovers(t *testing.T) {
 		t.Errorf("note while the disk is full answered %q", answer)
 	}
 	// Slack redelivers the pin; it still cannot be saved.
-	ftWait(t, fake, "Slack's redelivery of the pin to be withheld too", 30*time.Second, func() bool {
-		_, body := ftGet(base + "/metrics")
-		return ftMetric(body, `incidentbot_envelopes_withheld_total{type="events_api"}`) >= 2
+	waitUntil(t, fake, "Slack's redelivery of the pin to be withheld too", 30*time.Second, func() bool {
+		return metricAt(base, `incidentbot_envelopes_withheld_total{type="events_api"}`) >= 2
 	})
-	if ftAnyAcked(ftEventEnvelopes(t, fake, "reaction_added", msg)) {
+	if anyAcked(eventEnvelopes(t, fake, "reaction_added", msg)) {
 		t.Fatalf("a pin the bot could not save was acked")
 	}
 
 	// The disk has room again.
-	ftLimitFileSize(t, p.pid(), old.Cur)
-	ftWait(t, fake, "Slack's next redelivery of the pin to be applied", 30*time.Second, func() bool {
-		return ftAnyAcked(ftEventEnvelopes(t, fake, "reaction_added", msg))
+	limitFileSize(t, p.pid(), old.Cur)
+	waitUntil(t, fake, "Slack's next redelivery of the pin to be applied", 30*time.Second, func() bool {
+		return anyAcked(eventEnvelopes(t, fake, "reaction_added", msg))
 	})
-	ftWait(t, fake, "the bot to be ready again", 30*time.Second, func() bool {
-		code, body := readyz()
+	waitUntil(t, fake, "the bot to be ready again", 30*time.Second, func() bool {
+		code, body := readyz(base)
 		return code == http.StatusOK && body == "ok"
 	})
 	if !p.log.Has("database writes work again") {
 		t.Errorf("the log does not say the database works again")
 	}
-	ftWait(t, fake, "the ✅ on the pinned message", 30*time.Second, func() bool {
-		return ftBotReacted(fake, ch.ID, msg, "white_check_mark")
+	waitUntil(t, fake, "the ✅ on the pinned message", 30*time.Second, func() bool {
+		return botReacted(fake, ch.ID, msg, "white_check_mark")
 	})
-	ftDrained(t, fake, base)
+	waitDrained(t, fake, base)
 	p.stop()
 
 	db, err := store.Open(p.env["INCIDENTBOT_DB"], store.Options{ReadOnly: true})
@@ -131,50 +128,17 @@ func TestDiskTroubleWithholdsAcksAndRecovers(t *testing.T) {
 	}
 }
 
-// ftDiskBot starts a bot process on a fresh fake with an incident
+// diskBot starts a bot process on a fresh fake with an incident
 // declared and its outbox drained; it returns the process, the incident
 // channel and the base URL of its HTTP endpoints.
-func ftDiskBot(t *testing.T, fopts slackfake.Options) (*slackfake.Server, *botProcess, slackfake.Channel, string, string) {
+func diskBot(t *testing.T, fopts slackfake.Options) (*slackfake.Server, *botProcess, slackfake.Channel, string, string) {
 	t.Helper()
-	fake := slackfake.New(fopts)
-	t.Cleanup(fake.Close)
-	alice := fake.AddUser(slackfake.User{Name: "alice", RealName: "Alice Adams", DisplayName: "alice"})
-	general := fake.AddChannel("general", false, alice)
-	announce := fake.AddChannel("incidents", false, alice, fake.BotUserID())
-	dbPath := filepath.Join(t.TempDir(), "incidentbot.db")
-	addr := ftFreeAddr(t)
-	base := "http://" + addr
-	p := ftStartProcess(t, ftProcessEnv(fake, dbPath, announce, addr))
-	ftWait(t, fake, "the bot process to be ready", 60*time.Second, func() bool {
-		code, _ := ftGet(base + "/readyz")
-		return code == http.StatusOK || p.exited()
-	})
-	if p.exited() {
-		t.Fatalf("the bot process exited: %v", p.err)
-	}
-	declare := fake.SlashCommand(alice, general, "declare sev2 Disk trouble")
-	ftWait(t, fake, "the declare ack", 30*time.Second, func() bool { _, ok := fake.Ack(declare); return ok })
-	var ch slackfake.Channel
-	ftWait(t, fake, "the incident channel and its summary", 30*time.Second, func() bool {
-		c, ok := ftIncidentChannel(fake, 1)
-		ch = c
-		return ok && len(ftBotPosts(fake, c.ID)) > 0
-	})
-	ftDrained(t, fake, base)
-	return fake, p, ch, alice, base
-}
-
-func ftDrained(t testing.TB, fake *slackfake.Server, base string) {
-	t.Helper()
-	ftWait(t, fake, "the outbox to drain", 60*time.Second, func() bool {
-		_, body := ftGet(base + "/metrics")
-		return ftMetric(body, "incidentbot_jobs_pending") == 0
-	})
-}
-
-func ftReadyz(base string) (int, string) {
-	code, body := ftGet(base + "/readyz")
-	return code, strings.TrimSpace(body)
+	w := newProcessWorkspace(t, fopts)
+	p := startProcess(t, w.env())
+	waitReady(t, w.fake, p, w.base())
+	ch := w.declare(t, "declare sev2 Disk trouble")
+	waitDrained(t, w.fake, w.base())
+	return w.fake, p, ch, w.alice, w.base()
 }
 
 // TestDiskTroubleWhileJobsFinish: Slack was down, so an answer to a user
@@ -184,11 +148,11 @@ func ftReadyz(base string) (int, string) {
 // and say on /readyz, not only in its log, that its database writes fail,
 // although no envelope arrives to find out.
 func TestDiskTroubleWhileJobsFinish(t *testing.T) {
-	fake, p, ch, alice, base := ftDiskBot(t, slackfake.Options{})
+	fake, p, ch, alice, base := diskBot(t, slackfake.Options{})
 	since := time.Now()
 	fake.FailAll(slackfake.Fault{Status: 500})
 	fake.PostMessage(alice, ch.ID, "TL:") // answered with an ephemeral: it needs a text
-	ftWait(t, fake, "a failed attempt at the answer", 30*time.Second, func() bool {
+	waitUntil(t, fake, "a failed attempt at the answer", 30*time.Second, func() bool {
 		for _, c := range fake.Calls("chat.postEphemeral") {
 			if c.Status == 500 && !c.Time.Before(since) {
 				return true
@@ -196,17 +160,17 @@ func TestDiskTroubleWhileJobsFinish(t *testing.T) {
 		}
 		return false
 	})
-	old := ftLimitFileSize(t, p.pid(), 0)
+	old := limitFileSize(t, p.pid(), 0)
 	fake.ClearFaults()
-	ftWait(t, fake, "the bot to log the failed commit", 30*time.Second, func() bool {
+	waitUntil(t, fake, "the bot to log the failed commit", 30*time.Second, func() bool {
 		return p.log.Has("could not record a finished job")
 	})
-	if code, body := ftReadyz(base); code != http.StatusServiceUnavailable || body != "database writes are failing" {
+	if code, body := readyz(base); code != http.StatusServiceUnavailable || body != "database writes are failing" {
 		t.Errorf("/readyz = %d %q while the bot cannot commit, want 503 %q", code, body, "database writes are failing")
 	}
-	ftLimitFileSize(t, p.pid(), old.Cur)
-	ftDrained(t, fake, base)
-	if code, body := ftReadyz(base); code != http.StatusOK {
+	limitFileSize(t, p.pid(), old.Cur)
+	waitDrained(t, fake, base)
+	if code, body := readyz(base); code != http.StatusOK {
 		t.Errorf("/readyz = %d %q after the disk recovered", code, body)
 	}
 	sent := 0
@@ -226,18 +190,18 @@ func TestDiskTroubleWhileJobsFinish(t *testing.T) {
 // again, /readyz must say so without waiting for the next Slack event
 // (which may be hours away in a quiet workspace).
 func TestReadyzRecoversWithTheDisk(t *testing.T) {
-	fake, p, ch, alice, base := ftDiskBot(t, slackfake.Options{})
-	old := ftLimitFileSize(t, p.pid(), 0)
+	fake, p, ch, alice, base := diskBot(t, slackfake.Options{})
+	old := limitFileSize(t, p.pid(), 0)
 	cmd := fake.SlashCommand(alice, ch.ID, "note the disk is full")
-	ftWait(t, fake, "the note's ack", 30*time.Second, func() bool { _, ok := fake.Ack(cmd); return ok })
-	ftWait(t, fake, "/readyz to report the failing database", 30*time.Second, func() bool {
-		code, body := ftReadyz(base)
+	waitUntil(t, fake, "the note's ack", 30*time.Second, func() bool { _, ok := fake.Ack(cmd); return ok })
+	waitUntil(t, fake, "/readyz to report the failing database", 30*time.Second, func() bool {
+		code, body := readyz(base)
 		return code == http.StatusServiceUnavailable && body == "database writes are failing"
 	})
-	ftLimitFileSize(t, p.pid(), old.Cur)
+	limitFileSize(t, p.pid(), old.Cur)
 	// A generous bound: no envelope will come to show the bot the disk works.
-	ftWait(t, fake, "/readyz to recover with the disk, with no envelope since", 15*time.Second, func() bool {
-		code, _ := ftReadyz(base)
+	waitUntil(t, fake, "/readyz to recover with the disk, with no envelope since", 15*time.Second, func() bool {
+		code, _ := readyz(base)
 		return code == http.StatusOK
 	})
 	p.stop()

@@ -37,7 +37,7 @@ func TestSlackOutageKeepsWorkAndDeliversItInOrder(t *testing.T) {
 		ts := h.fake.PostMessage(h.alice, ch.ID, fmt.Sprintf("outage finding %d", i))
 		msgs = append(msgs, ts)
 	}
-	h.waitFor("the messages to be acked", func() bool { ok, _ := ftEventsAcked(h.fake); return ok })
+	h.waitFor("the messages to be acked", func() bool { ok, _ := eventsAcked(h.fake); return ok })
 
 	var commands []string
 	var notes []string
@@ -49,7 +49,7 @@ func TestSlackOutageKeepsWorkAndDeliversItInOrder(t *testing.T) {
 				return false
 			}
 		}
-		ok, _ := ftEventsAcked(h.fake)
+		ok, _ := eventsAcked(h.fake)
 		return ok
 	}
 	failures := func(status int, since time.Time) int {
@@ -108,16 +108,16 @@ func TestSlackOutageKeepsWorkAndDeliversItInOrder(t *testing.T) {
 		"Status changed from Identified to *Monitoring*",
 		"Status changed from Monitoring to *Identified*",
 	}
-	h.messageWith(ch.ID, want[len(want)-1])
-	h.messageWith(h.announce, "INC-1 upgraded to SEV1")
+	h.ExpectMessage(ch.ID, want[len(want)-1])
+	h.ExpectMessage(h.announce, "INC-1 upgraded to SEV1")
 	for _, ts := range append(slices.Clone(msgs), notes...) {
-		h.waitFor("the ✅ on "+ts, func() bool { return ftBotReacted(h.fake, ch.ID, ts, "white_check_mark") })
+		h.ExpectBotReaction(ch.ID, ts, "white_check_mark", true)
 	}
 	h.idle()
 
 	// In order, each once.
 	var got []string
-	for _, text := range ftBotPosts(h.fake, ch.ID) {
+	for _, text := range botPostTexts(h.fake, ch.ID) {
 		for _, w := range want {
 			if strings.Contains(text, w) {
 				got = append(got, w)
@@ -130,7 +130,7 @@ func TestSlackOutageKeepsWorkAndDeliversItInOrder(t *testing.T) {
 	// Paced: every attempt at a post to one channel, failed or not, at
 	// least PostInterval after the previous one.
 	for _, channel := range []string{ch.ID, h.announce} {
-		calls := ftPostCalls(h.fake, channel, outage)
+		calls := postCalls(h.fake, channel, outage)
 		for i := 1; i < len(calls); i++ {
 			if gap := calls[i].Time.Sub(calls[i-1].Time); gap < time.Second {
 				t.Errorf("posts to %s %d and %d (%d then %d) only %s apart; Slack allows one a second per channel",
@@ -175,11 +175,11 @@ func TestPostsToAChannelStaySpacedAfterItsQueueEmpties(t *testing.T) {
 	h.idle()
 	since := time.Now()
 	h.slash(h.alice, ch.ID, "status identified")
-	h.messageWith(ch.ID, "to *Identified*")
+	h.ExpectMessage(ch.ID, "to *Identified*")
 	h.idle() // the channel's queue is empty
 	h.slash(h.alice, ch.ID, "status monitoring")
-	h.messageWith(ch.ID, "to *Monitoring*")
-	calls := ftPostCalls(h.fake, ch.ID, since)
+	h.ExpectMessage(ch.ID, "to *Monitoring*")
+	calls := postCalls(h.fake, ch.ID, since)
 	if len(calls) != 2 {
 		t.Fatalf("%d posts to the channel, want 2", len(calls))
 	}
@@ -188,9 +188,9 @@ func TestPostsToAChannelStaySpacedAfterItsQueueEmpties(t *testing.T) {
 	}
 }
 
-// ftPinStream pins each of msgs as alice, paced, and calls fault once half
+// pinStream pins each of msgs as alice, paced, and calls fault once half
 // of them are pinned; it returns when all are pinned.
-func ftPinStream(h *harness, channel string, msgs []string, fault func()) {
+func pinStream(h *harness, channel string, msgs []string, fault func()) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for i, ts := range msgs {
@@ -202,13 +202,13 @@ func ftPinStream(h *harness, channel string, msgs []string, fault func()) {
 	}
 }
 
-// ftCheckPinsOnce waits until every message in msgs is confirmed and
+// checkPinsOnce waits until every message in msgs is confirmed and
 // checks each is on incident 1's timeline exactly once.
-func ftCheckPinsOnce(h *harness, channel string, msgs []string) {
+func checkPinsOnce(h *harness, channel string, msgs []string) {
 	h.t.Helper()
-	h.waitFor("every event to be acked", func() bool { ok, _ := ftEventsAcked(h.fake); return ok })
+	h.waitFor("every event to be acked", func() bool { ok, _ := eventsAcked(h.fake); return ok })
 	for _, ts := range msgs {
-		h.waitFor("the ✅ on "+ts, func() bool { return ftBotReacted(h.fake, channel, ts, "white_check_mark") })
+		h.ExpectBotReaction(channel, ts, "white_check_mark", true)
 	}
 	h.view(func(tx *store.Tx) error {
 		entries, err := tx.Timeline(1)
@@ -244,7 +244,7 @@ func TestSocketTroubleLosesNothing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// Slack redelivers what was not acked, e.g. sent into a socket
 			// that died.
-			h := ftHarness(t, slackfake.Options{RedeliverAfter: time.Second})
+			h := buildHarness(t, slackfake.Options{RedeliverAfter: time.Second})
 			h.start()
 			ch := h.declared(1, "declare sev2 Socket trouble "+name)
 			var msgs []string
@@ -252,7 +252,7 @@ func TestSocketTroubleLosesNothing(t *testing.T) {
 				msgs = append(msgs, h.fake.PostMessage(h.alice, ch.ID, fmt.Sprintf("socket finding %d", i)))
 			}
 			var note string
-			ftPinStream(h, ch.ID, msgs, func() {
+			pinStream(h, ch.ID, msgs, func() {
 				fault(h.fake)
 				note = h.fake.SlashCommand(h.alice, ch.ID, "note written while the socket was "+name)
 			})
@@ -260,7 +260,7 @@ func TestSocketTroubleLosesNothing(t *testing.T) {
 			if ack := h.waitAck(note); !strings.Contains(ackText(ack), "Added to the INC-1 timeline") {
 				t.Errorf("note during %s answered %s", name, ack)
 			}
-			ftCheckPinsOnce(h, ch.ID, msgs)
+			checkPinsOnce(h, ch.ID, msgs)
 			h.waitFor("the bot to be ready", func() bool { ok, _ := h.app.bot.Ready(); return ok })
 			ack := h.slash(h.alice, ch.ID, "status")
 			if !strings.Contains(ackText(ack), "INC-1") {
@@ -275,9 +275,7 @@ func TestSocketTroubleLosesNothing(t *testing.T) {
 // says it is not connected on /readyz and in its log, retries with growing
 // delays, and connects once Slack lets it.
 func TestSocketReconnectBacksOff(t *testing.T) {
-	log := &ftLog{}
-	h := ftHarness(t, slackfake.Options{}, ftWithLog(log))
-	h.start()
+	h := newHarness(t)
 	ch := h.declared(1, "declare sev3 Flaky link")
 	const refusals = 4
 	h.fake.FailNext("apps.connections.open", refusals, slackfake.Fault{Status: 500})
@@ -289,7 +287,7 @@ func TestSocketReconnectBacksOff(t *testing.T) {
 	})
 	h.waitFor("a new connection", func() bool { return h.fake.Connections() >= 2 && h.fake.Connected() })
 	h.waitFor("the bot to be ready", func() bool { ok, _ := h.app.bot.Ready(); return ok })
-	if !log.Has("could not connect to Slack; retrying") {
+	if !h.log.Has("could not connect to Slack; retrying") {
 		t.Errorf("the log does not say the bot could not connect")
 	}
 	var opens []slackfake.Call
@@ -320,18 +318,18 @@ func TestSocketReconnectBacksOff(t *testing.T) {
 // which incidentbot does not configure; this test gives the client a 1 s
 // timeout (and the fake a 100 ms ping) so it runs in CI.
 func TestPingTimeoutReconnects(t *testing.T) {
-	h := ftHarness(t, slackfake.Options{PingInterval: 100 * time.Millisecond, RedeliverAfter: time.Second})
-	h.ftStartWithSocket(socketmode.OptionPingInterval(time.Second))
+	h := buildHarness(t, slackfake.Options{PingInterval: 100 * time.Millisecond, RedeliverAfter: time.Second})
+	h.start(socketmode.OptionPingInterval(time.Second))
 	ch := h.declared(1, "declare sev2 Quiet socket")
 	var msgs []string
 	for i := range 10 {
 		msgs = append(msgs, h.fake.PostMessage(h.alice, ch.ID, fmt.Sprintf("quiet finding %d", i)))
 	}
-	ftPinStream(h, ch.ID, msgs, func() { h.fake.SetPinging(false) })
+	pinStream(h, ch.ID, msgs, func() { h.fake.SetPinging(false) })
 	h.waitFor("a reconnect after the pings stopped", func() bool { return h.fake.Connections() >= 2 })
 	h.fake.SetPinging(true)
 	h.waitFor("a live connection", func() bool { return h.fake.Connected() })
-	ftCheckPinsOnce(h, ch.ID, msgs)
+	checkPinsOnce(h, ch.ID, msgs)
 }
 
 // TestPingTimeoutReconnectsWithProductionWiring is TestPingTimeoutReconnects
@@ -341,11 +339,11 @@ func TestPingTimeoutReconnectsWithProductionWiring(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 30-60 s (slack-go's fixed ping timeout); TestPingTimeoutReconnects covers it with a 1 s timeout")
 	}
-	h := ftHarness(t, slackfake.Options{PingInterval: time.Second})
+	h := buildHarness(t, slackfake.Options{PingInterval: time.Second})
 	h.start()
 	ch := h.declared(1, "declare sev2 Quiet socket")
 	h.fake.SetPinging(false)
-	ftWait(t, h.fake, "a reconnect after the pings stopped", 90*time.Second, func() bool { return h.fake.Connections() >= 2 })
+	waitUntil(t, h.fake, "a reconnect after the pings stopped", 90*time.Second, func() bool { return h.fake.Connections() >= 2 })
 	h.fake.SetPinging(true)
 	h.waitFor("a live connection", func() bool { return h.fake.Connected() })
 	ack := h.slash(h.alice, ch.ID, "note after the ping timeout")
@@ -362,8 +360,8 @@ func TestRevokedTokensStopTheBot(t *testing.T) {
 	fake := slackfake.New(slackfake.Options{})
 	t.Cleanup(fake.Close)
 	announce := fake.AddChannel("incidents", false, fake.BotUserID())
-	p := ftStartProcess(t, ftProcessEnv(fake, t.TempDir()+"/incidentbot.db", announce, ""))
-	ftWait(t, fake, "the bot process to connect", 60*time.Second, func() bool { return fake.Connected() || p.exited() })
+	p := startProcess(t, processEnv(fake, t.TempDir()+"/incidentbot.db", announce, ""))
+	waitUntil(t, fake, "the bot process to connect", 60*time.Second, func() bool { return fake.Connected() || p.exited() })
 	fake.RevokeTokens()
 	fake.DropConnections()
 	if code := p.exitCode(30 * time.Second); code != 1 {

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
@@ -16,31 +13,6 @@ import (
 	"github.com/incidentbot/incidentbot/internal/slackfake"
 	"github.com/incidentbot/incidentbot/store"
 )
-
-// get runs a request against the bot's HTTP endpoints as a caller at from.
-func (h *harness) get(path, from string) *httptest.ResponseRecorder {
-	h.t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	req.RemoteAddr = from
-	rec := httptest.NewRecorder()
-	h.app.healthHandler().ServeHTTP(rec, req)
-	return rec
-}
-
-// metric reads one sample from /metrics, 0 when absent.
-func (h *harness) metric(series string) float64 {
-	h.t.Helper()
-	body := h.get("/metrics", "127.0.0.1:5000").Body.String()
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` ([0-9.e+-]+)$`).FindStringSubmatch(body)
-	if m == nil {
-		return 0
-	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		h.t.Fatalf("metric %s: %v", series, err)
-	}
-	return v
-}
 
 func TestMetricsAppearAndMove(t *testing.T) {
 	h := newHarness(t)

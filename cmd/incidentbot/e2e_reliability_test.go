@@ -41,8 +41,8 @@ func TestRateLimitStormIsRidden(t *testing.T) {
 		t.Fatalf("ack = %s", ack)
 	}
 	ch := h.incidentChannel(1)
-	h.messageWith(ch.ID, "INC-1", "SEV1")
-	h.messageWith(h.announce, "INC-1 declared")
+	h.ExpectMessage(ch.ID, "INC-1", "SEV1")
+	h.ExpectMessage(h.announce, "INC-1 declared")
 	// Retry-After was honoured: the first post came no sooner than Slack asked.
 	var posted []slackfake.Call
 	for _, c := range h.fake.Calls("chat.postMessage") {
@@ -84,9 +84,9 @@ func TestRestartResumesAndNumbersContinue(t *testing.T) {
 	h.stop()
 	h.launch()
 	h.fake.ClearFaults()
-	h.messageWith(ch.ID, "INC-1 resolved", "Fixed the first")
+	h.ExpectMessage(ch.ID, "INC-1 resolved", "Fixed the first")
 	ch2 := h.incidentChannel(2)
-	h.messageWith(ch2.ID, "INC-2", "SEV1")
+	h.ExpectMessage(ch2.ID, "INC-2", "SEV1")
 	h.view(func(tx *store.Tx) error {
 		inc, err := tx.Incident(1)
 		if err == nil && inc.Status != incident.Resolved {

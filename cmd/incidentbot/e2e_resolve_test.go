@@ -3,36 +3,16 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/incidentbot/incidentbot/internal/slackfake"
 )
-
-// declared declares an incident and waits for its channel and summary.
-func (h *harness) declared(n int, text string) slackfake.Channel {
-	h.t.Helper()
-	h.slash(h.alice, h.general, text)
-	ch := h.incidentChannel(n)
-	h.messageWith(ch.ID, "INC-"+itoa(n))
-	return ch
-}
 
 func TestResolveUploadsPostmortemDraft(t *testing.T) {
 	h := newHarness(t)
 	ch := h.declared(1, "declare sev2 Config updates not propagating")
 	h.slash(h.alice, ch.ID, "resolve Switched back to the old infrastructure")
 
-	h.messageWith(ch.ID, "INC-1 resolved", "Switched back to the old infrastructure")
-	h.messageWith(h.announce, "INC-1 resolved")
-	var draft slackfake.File
-	h.waitFor("the postmortem upload", func() bool {
-		for _, f := range h.fake.Files() {
-			if f.Name == "INC-1-postmortem.md" {
-				draft = f
-				return true
-			}
-		}
-		return false
-	})
+	h.ExpectMessage(ch.ID, "INC-1 resolved", "Switched back to the old infrastructure")
+	h.ExpectMessage(h.announce, "INC-1 resolved")
+	draft := h.ExpectUpload("INC-1-postmortem.md")
 	if len(draft.Channels) != 1 || draft.Channels[0] != ch.ID {
 		t.Errorf("draft shared to %v, want the incident channel %s", draft.Channels, ch.ID)
 	}

@@ -1,20 +1,38 @@
 package main
 
+// The end-to-end harness: the real bot against the fake Slack, its
+// configuration, its clock and its log. The other helpers of these tests
+// are one file a concern:
+//
+//	wait_test.go           waiting: for a condition, for the bot to be idle, FastForward
+//	slack_actions_test.go  what people do: slash commands, clicks, form submissions
+//	envelopes_test.go      what the fake delivered to the bot and what it acked
+//	expect_test.go         expectations on what people see (ExpectMessage, ExpectDM, …)
+//	shown_test.go          reading what the bot showed (block texts, its posts, ack texts)
+//	state_test.go          reading the bot's database (incidents, timelines)
+//	http_test.go           the bot's HTTP endpoints (/metrics, /readyz, /backup)
+//	secrets_test.go        AssertNoSecret
+//	process_test.go        the bot as a child process (SIGKILL, SIGTERM, exit codes)
+//	paging_fixture_test.go escalation policies, on-call people and a fake PagerDuty/Opsgenie
+
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/slack-go/slack/socketmode"
 
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/internal/slackfake"
-	"github.com/incidentbot/incidentbot/store"
+	"github.com/incidentbot/incidentbot/metrics"
 )
 
 // harness runs the real bot (newApp, as `run` wires it) against the fake
@@ -27,10 +45,13 @@ type harness struct {
 	app      *app
 	cancel   context.CancelFunc
 	done     chan error
-	alice    string // a responder
-	bob      string // another responder
-	general  string // a channel everyone is in
-	announce string // the announce channel
+	log      *logLines // every line the bot logged (JSON), across restarts
+	clock    *simClock // the simulated clock (withSimClock); nil: the wall clock
+	secrets  []string  // what must never show (Secret, AssertNoSecret)
+	alice    string    // a responder
+	bob      string    // another responder
+	general  string    // a channel everyone is in
+	announce string    // the announce channel
 }
 
 type harnessOption func(*harness)
@@ -41,6 +62,22 @@ func withConfig(fn func(*Config)) harnessOption { return func(h *harness) { fn(&
 // withBotConfig adjusts the bot's tuning before it starts.
 func withBotConfig(fn func(*bot.Config)) harnessOption { return func(h *harness) { fn(&h.deps.Bot) } }
 
+// simStart is when the simulated clock of withSimClock starts.
+var simStart = time.Date(2023, 8, 17, 10, 0, 0, 0, time.UTC)
+
+// withSimClock runs the bot on a simulated clock starting at simStart, which
+// moves only by h.FastForward.
+func withSimClock(h *harness) {
+	h.clock = newSimClock(simStart)
+	h.deps.Clock = h.clock
+}
+
+// withWallClock undoes withSimClock.
+func withWallClock(h *harness) {
+	h.clock = nil
+	h.deps.Clock = nil
+}
+
 // newHarness starts a fake workspace and the bot; both stop at test end.
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
@@ -49,13 +86,14 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	return h
 }
 
-// buildHarness makes the fake workspace and the bot's configuration without
-// starting the bot, for tests that start it their own way.
+// buildHarness makes the fake workspace (with options for the fake: automatic
+// redelivery, ping interval) and the bot's configuration without starting
+// the bot, for tests that start it their own way: call h.start.
 func buildHarness(t testing.TB, fopts slackfake.Options, opts ...harnessOption) *harness {
 	t.Helper()
 	fake := slackfake.New(fopts)
 	t.Cleanup(fake.Close)
-	h := &harness{t: t, fake: fake}
+	h := &harness{t: t, fake: fake, log: &logLines{}}
 	h.alice = fake.AddUser(slackfake.User{Name: "alice", RealName: "Alice Adams", DisplayName: "alice"})
 	h.bob = fake.AddUser(slackfake.User{Name: "bob", RealName: "Bob Brown", DisplayName: "bob"})
 	h.general = fake.AddChannel("general", false, h.alice, h.bob)
@@ -69,7 +107,7 @@ func buildHarness(t testing.TB, fopts slackfake.Options, opts ...harnessOption) 
 		// Fast retries and posts keep tests quick; the rate and backoff
 		// themselves are tested on their own.
 		Bot: bot.Config{PostInterval: 20 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
-		Log: testLogger(t),
+		Log: testLogger(t, h.log),
 	}
 	for _, o := range opts {
 		o(h)
@@ -81,13 +119,14 @@ func buildHarness(t testing.TB, fopts slackfake.Options, opts ...harnessOption) 
 	return h
 }
 
-// testLogger logs to the test log only when INCIDENTBOT_TEST_LOG is set, so
-// failures stay readable.
-func testLogger(t testing.TB) zerolog.Logger {
-	if os.Getenv("INCIDENTBOT_TEST_LOG") == "" {
-		return zerolog.New(io.Discard)
+// testLogger logs JSON lines to capture, and to the test log as well when
+// INCIDENTBOT_TEST_LOG is set (off by default, so failures stay readable).
+func testLogger(t testing.TB, capture io.Writer) zerolog.Logger {
+	w := capture
+	if os.Getenv("INCIDENTBOT_TEST_LOG") != "" {
+		w = io.MultiWriter(capture, zerolog.ConsoleWriter{Out: testWriter{t}, NoColor: true})
 	}
-	return zerolog.New(zerolog.ConsoleWriter{Out: testWriter{t}, NoColor: true}).With().Timestamp().Logger()
+	return zerolog.New(w).With().Timestamp().Logger()
 }
 
 type testWriter struct{ t testing.TB }
@@ -97,16 +136,59 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// start runs the bot and waits until it is connected.
-func (h *harness) start() {
+// logLines collects log lines (of the bot in this process, or of a child's
+// stderr) for assertions.
+type logLines struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines []string
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	for {
+		line, err := l.buf.ReadString('\n')
+		if err != nil {
+			l.buf.Reset()
+			l.buf.WriteString(line) // an incomplete line waits for the rest
+			break
+		}
+		l.lines = append(l.lines, strings.TrimRight(line, "\n"))
+	}
+	return len(p), nil
+}
+
+// Lines returns a copy of the complete lines so far.
+func (l *logLines) Lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
+}
+
+// Has reports whether some line contains all parts.
+func (l *logLines) Has(parts ...string) bool {
+	for _, line := range l.Lines() {
+		if containsAll(line, parts...) {
+			return true
+		}
+	}
+	return false
+}
+
+// start runs the bot and waits until it is connected. Socket Mode options
+// (a shorter ping timeout: the one knob production does not expose) replace
+// the client newApp wires.
+func (h *harness) start(socketOpts ...socketmode.Option) {
 	h.t.Helper()
-	h.launch()
+	h.launch(socketOpts...)
 	h.waitFor("the bot to connect", func() bool { ok, _ := h.app.bot.Ready(); return ok })
 }
 
 // launch starts the bot without waiting for it to connect (Slack may be
 // down).
-func (h *harness) launch() {
+func (h *harness) launch(socketOpts ...socketmode.Option) {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(h.cfg, h.deps)
@@ -114,9 +196,18 @@ func (h *harness) launch() {
 		cancel()
 		h.t.Fatalf("newApp: %v", err)
 	}
+	if len(socketOpts) > 0 {
+		b := bot.New(h.deps.Bot, socketmode.New(a.api, socketOpts...), a.db, a.handlers, a.handlers, h.deps.Clock, h.deps.Log)
+		b.SetMetrics(a.metrics)
+		a.metrics.SetStateFunc(func() metrics.State { return state(a.db, b) })
+		a.bot = b
+	}
 	h.app, h.cancel, h.done = a, cancel, make(chan error, 1)
 	go func() { h.done <- a.run(ctx) }()
 }
+
+// running reports whether the bot was started and not stopped.
+func (h *harness) running() bool { return h.cancel != nil }
 
 // stop shuts the bot down cleanly (idempotent).
 func (h *harness) stop() {
@@ -141,107 +232,3 @@ func (h *harness) restart() {
 	h.stop()
 	h.start()
 }
-
-// waitFor waits up to 10 s for cond. It re-checks on every change in the
-// fake, and every 10 ms for conditions on the bot's own state.
-func (h *harness) waitFor(what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		err := h.fake.WaitFor(ctx, cond)
-		cancel()
-		if err == nil {
-			return
-		}
-	}
-	h.t.Fatalf("timed out waiting for %s", what)
-}
-
-// slash runs a slash command as user in channel and returns the ack payload.
-func (h *harness) slash(user, channel, text string) string {
-	h.t.Helper()
-	id := h.fake.SlashCommand(user, channel, text)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ack, err := h.fake.WaitAck(ctx, id)
-	if err != nil {
-		h.t.Fatalf("slash command %q was not acked: %v", text, err)
-	}
-	return string(ack.Payload)
-}
-
-// incidentChannel waits for incident n's channel and returns it.
-func (h *harness) incidentChannel(n int) slackfake.Channel {
-	h.t.Helper()
-	prefix := "inc-" + itoa(n)
-	var found slackfake.Channel
-	h.waitFor("channel "+prefix+"-…", func() bool {
-		for _, c := range h.fake.Channels() {
-			if c.Name == prefix || strings.HasPrefix(c.Name, prefix+"-") {
-				found = c
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
-// messageWith waits for a message in channel whose text (or blocks)
-// contains all the given strings.
-func (h *harness) messageWith(channel string, parts ...string) slackfake.Message {
-	h.t.Helper()
-	var found slackfake.Message
-	h.waitFor("a message in "+channel+" with "+strings.Join(parts, ", "), func() bool {
-		for _, m := range h.fake.Messages(channel) {
-			if containsAll(m.Text+string(m.Blocks), parts...) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
-// ephemeralWith waits for an ephemeral reply to user containing parts.
-func (h *harness) ephemeralWith(user string, parts ...string) slackfake.Message {
-	h.t.Helper()
-	var found slackfake.Message
-	h.waitFor("an ephemeral to "+user+" with "+strings.Join(parts, ", "), func() bool {
-		for _, m := range h.fake.Ephemerals(user) {
-			if containsAll(m.Text+string(m.Blocks), parts...) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
-// idle waits until the bot has no outbound work left.
-func (h *harness) idle() {
-	h.t.Helper()
-	h.waitFor("the outbox to drain", func() bool { return h.app.bot.Due() == 0 })
-}
-
-// view reads the database while the bot runs.
-func (h *harness) view(fn func(*store.Tx) error) {
-	h.t.Helper()
-	if err := h.app.db.View(fn); err != nil {
-		h.t.Fatalf("read database: %v", err)
-	}
-}
-
-func containsAll(s string, parts ...string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
