@@ -20,6 +20,9 @@ import (
 
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/handlers/comms"
+	"github.com/incidentbot/incidentbot/handlers/paging"
+	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/store"
 )
@@ -168,10 +171,14 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	respond := func(context.Context, string, *slack.WebhookMessage) error {
 		return errors.New("handle must not respond directly")
 	}
-	h := handlers.New(handlers.Config{
+	h, err := handlers.New(handlers.Config{
 		AnnounceChannel: "C0ANNOUNCE", TimelineEmojis: []string{"pushpin"}, ConfirmEmoji: "white_check_mark",
-		BotUserID: fuzzBotUser, TeamID: fuzzTeam, FollowUpEmoji: "memo", TimelinePrefix: "TL:", UpdateEvery: 30 * time.Minute,
-	}, db, api, respond, templates, time.Now, zerolog.New(io.Discard))
+		BotUserID: fuzzBotUser, TeamID: fuzzTeam, TimelinePrefix: "TL:",
+	}, handlers.Deps{DB: db, API: api, Respond: respond, Templates: templates, Now: time.Now, Log: zerolog.New(io.Discard)},
+		timeline.New(), comms.New(comms.Config{FollowUpEmoji: "memo", UpdateEvery: 30 * time.Minute}), paging.New(paging.Config{}))
+	if err != nil {
+		f.Fatal(err)
+	}
 	return &fuzzEnv{db: db, handlers: h}
 }
 

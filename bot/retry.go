@@ -52,21 +52,13 @@ func classify(err error) verdict {
 		}
 		return verdict{outcome: "failed"}
 	}
-	if r, ok := errors.AsType[interface {
-		error
-		Retryable() bool
-	}](err); ok {
-		if r.Retryable() {
-			// Other services' clients (paging providers) say how long to wait.
-			if w, ok := errors.AsType[interface {
-				error
-				RetryAfter() time.Duration
-			}](err); ok && w.RetryAfter() > 0 {
-				return verdict{retry: true, after: w.RetryAfter(), outcome: "rate_limited"}
-			}
-			return verdict{retry: true, outcome: "retry"}
+	if r, ok := errors.AsType[retryError](err); ok {
+		// Other services' clients (paging providers) decided, and may say
+		// how long to wait.
+		if r.after > 0 {
+			return verdict{retry: true, after: r.after, outcome: "rate_limited"}
 		}
-		return verdict{outcome: "failed"}
+		return verdict{retry: true, outcome: "retry"}
 	}
 	if _, ok := errors.AsType[net.Error](err); ok || errors.Is(err, context.DeadlineExceeded) {
 		return verdict{retry: true, outcome: "retry"}
@@ -85,8 +77,19 @@ func Final(err error) error { return finalError{err} }
 
 type finalError struct{ error }
 
-func (f finalError) Unwrap() error   { return f.error }
-func (f finalError) Retryable() bool { return false }
+func (f finalError) Unwrap() error { return f.error }
+
+// Retry wraps an error that another service's client (a paging provider)
+// decided is worth retrying, after the delay the service asked for (0: the
+// bot's backoff).
+func Retry(err error, after time.Duration) error { return retryError{err, after} }
+
+type retryError struct {
+	error
+	after time.Duration
+}
+
+func (r retryError) Unwrap() error { return r.error }
 
 // backoff returns the delay before attempt n (0-based): base doubled each
 // time, capped, with ±20% jitter so lanes do not retry in lockstep.

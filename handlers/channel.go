@@ -15,26 +15,16 @@ import (
 // maxNameAttempts bounds the search for a free channel name.
 const maxNameAttempts = 20
 
-func (h *Handlers) load(id int64) (*incident.Incident, error) {
-	var inc *incident.Incident
-	err := h.db(func(tx *store.Tx) error {
-		var err error
-		inc, err = tx.Incident(id)
-		return err
-	})
-	return inc, err
-}
-
 // runCreateChannel creates the incident's channel. A name taken by someone
 // else moves on to "-2", "-3"…; a name taken by a channel this bot created
 // for this incident (the bot crashed after Slack made it) is adopted, so a
 // restart never makes two channels.
 func (h *Handlers) runCreateChannel(ctx context.Context, job store.Job) (func(*store.Tx) error, error) {
-	p, err := decode[incidentJob](job)
+	p, err := Decode[incidentJob](job)
 	if err != nil {
 		return nil, err
 	}
-	inc, err := h.load(p.Incident)
+	inc, err := h.Load(p.Incident)
 	if err != nil {
 		return nil, bot.Final(err)
 	}
@@ -48,7 +38,7 @@ func (h *Handlers) runCreateChannel(ctx context.Context, job store.Job) (func(*s
 		switch {
 		case err == nil:
 			ch = created
-		case isAPIError(err, "name_taken"):
+		case IsAPIError(err, "name_taken"):
 			if ours, err := h.findOwnChannel(ctx, name, inc); err != nil {
 				return nil, err
 			} else if ours != nil {
@@ -103,41 +93,41 @@ func (h *Handlers) channelCreated(tx *store.Tx, p incidentJob, ch *slack.Channel
 	if err := tx.PutIncident(inc); err != nil {
 		return err
 	}
-	r := &request{tx: tx, now: h.now()}
-	if err := r.enqueue(ch.ID, jobInvite, inviteJob{Channel: ch.ID, Users: []string{inc.DeclaredBy.ID}}); err != nil {
+	r := h.NewRequest(tx)
+	if err := r.Invite(ch.ID, inc.DeclaredBy.ID); err != nil {
 		return err
 	}
-	if err := r.enqueueThrottled(ch.ID, jobPostSummary, incidentJob{Incident: inc.ID}); err != nil {
+	if err := r.EnqueueThrottled(bot.ChannelLane(ch.ID), jobPostSummary, incidentJob{Incident: inc.ID}); err != nil {
 		return err
 	}
-	if err := r.enqueue(ch.ID, jobTopic, incidentJob{Incident: inc.ID}); err != nil {
+	if err := r.Enqueue(bot.ChannelLane(ch.ID), jobTopic, incidentJob{Incident: inc.ID}); err != nil {
 		return err
 	}
 	if h.cfg.AnnounceChannel != "" && !inc.Private {
-		if err := r.post(h.cfg.AnnounceChannel, announceDeclared(inc), nil); err != nil {
+		if err := r.Post(h.cfg.AnnounceChannel, announceDeclared(inc), nil); err != nil {
 			return err
 		}
 	}
 	// Paging waits for the channel, so every page can link to it.
-	if err := h.autoPage(r, inc); err != nil {
+	if err := h.reg.each(func(k Hooks) error { return call(k.ChannelCreated, r, inc) }); err != nil {
 		return err
 	}
-	where := fmt.Sprintf(":rotating_light: %s is open: %s. You're in the channel and set as lead.", inc.Ref(), channelLink(inc))
+	where := fmt.Sprintf(":rotating_light: %s is open: %s. You're in the channel and set as lead.", inc.Ref(), ChannelLink(inc))
 	switch {
 	case p.ResponseURL != "":
-		return r.enqueue("respond:"+inc.DeclaredBy.ID, jobRespond, respondJob{URL: p.ResponseURL, Text: where})
+		return r.Enqueue(bot.RespondLane(inc.DeclaredBy.ID), jobRespond, respondJob{URL: p.ResponseURL, Text: where})
 	case p.NotifyUser != "":
-		return r.post(p.NotifyUser, where, nil)
+		return r.Post(p.NotifyUser, where, nil)
 	}
 	return nil
 }
 
 func (h *Handlers) runPostSummary(ctx context.Context, p incidentJob) (func(*store.Tx) error, error) {
-	inc, err := h.load(p.Incident)
+	inc, err := h.Load(p.Incident)
 	if err != nil {
 		return nil, bot.Final(err)
 	}
-	text, blocks := summaryBlocks(inc, h.cfg.Command)
+	text, blocks := h.summaryBlocks(inc)
 	_, ts, err := h.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return nil, err
@@ -151,53 +141,33 @@ func (h *Handlers) runPostSummary(ctx context.Context, p incidentJob) (func(*sto
 		if err := tx.PutIncident(inc); err != nil {
 			return err
 		}
-		r := &request{tx: tx, now: h.now()}
-		if err := r.enqueue(inc.ChannelID, jobPin, itemJob{Channel: inc.ChannelID, TS: ts}); err != nil {
+		r := h.NewRequest(tx)
+		if err := r.Enqueue(bot.ChannelLane(inc.ChannelID), jobPin, itemJob{Channel: inc.ChannelID, TS: ts}); err != nil {
 			return err
 		}
 		// The incident may have changed while the summary was being posted.
-		return r.enqueue(inc.ChannelID, jobUpdateSummary, incidentJob{Incident: inc.ID})
+		return r.Enqueue(bot.ChannelLane(inc.ChannelID), jobUpdateSummary, incidentJob{Incident: inc.ID})
 	}, nil
 }
 
 func (h *Handlers) runUpdateSummary(ctx context.Context, p incidentJob) (func(*store.Tx) error, error) {
-	inc, err := h.load(p.Incident)
+	inc, err := h.Load(p.Incident)
 	if err != nil {
 		return nil, bot.Final(err)
 	}
 	if inc.SummaryTS == "" {
 		return nil, nil // not posted yet; it will be posted with the current state
 	}
-	text, blocks := summaryBlocks(inc, h.cfg.Command)
+	text, blocks := h.summaryBlocks(inc)
 	_, _, _, err = h.api.UpdateMessageContext(ctx, inc.ChannelID, inc.SummaryTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	return nil, err
 }
 
 func (h *Handlers) runTopic(ctx context.Context, p incidentJob) (func(*store.Tx) error, error) {
-	inc, err := h.load(p.Incident)
+	inc, err := h.Load(p.Incident)
 	if err != nil {
 		return nil, bot.Final(err)
 	}
 	_, err = h.api.SetTopicOfConversationContext(ctx, inc.ChannelID, topic(inc))
 	return nil, err
-}
-
-// refreshChannel enqueues the summary update and topic change that follow
-// any change to the incident.
-func (r *request) refreshChannel(inc *incident.Incident) error {
-	if inc.ChannelID == "" {
-		return nil // the channel is still being created with the current state
-	}
-	if err := r.enqueue(inc.ChannelID, jobUpdateSummary, incidentJob{Incident: inc.ID}); err != nil {
-		return err
-	}
-	return r.enqueue(inc.ChannelID, jobTopic, incidentJob{Incident: inc.ID})
-}
-
-func (r *request) enqueueThrottled(lane, kind string, payload any) error {
-	data, err := jsonMarshal(payload)
-	if err != nil {
-		return err
-	}
-	return r.tx.Enqueue(store.Job{Lane: lane, Kind: kind, Payload: data, Created: r.now, Throttled: true})
 }

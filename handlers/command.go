@@ -8,9 +8,9 @@ import (
 	"github.com/incidentbot/incidentbot/incident"
 )
 
-// Command is the parsed text of a slash command (or a bot mention):
+// Parsed is the parsed text of a slash command (or a bot mention):
 // a subcommand name and the rest of the text, untouched.
-type Command struct {
+type Parsed struct {
 	Name string
 	Args string
 }
@@ -23,23 +23,23 @@ var aliases = map[string]string{
 }
 
 // ParseCommand splits "/incident <sub> <args…>". Empty text is "help".
-func ParseCommand(text string) Command {
+func ParseCommand(text string) Parsed {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return Command{Name: "help"}
+		return Parsed{Name: "help"}
 	}
-	name, args := nextWord(text)
+	name, args := NextWord(text)
 	name = strings.ToLower(name)
 	if real, ok := aliases[name]; ok {
 		name = real
 	}
-	return Command{Name: name, Args: strings.TrimSpace(args)}
+	return Parsed{Name: name, Args: strings.TrimSpace(args)}
 }
 
-// nextWord splits s at its first run of white space of any kind (a pasted
+// NextWord splits s at its first run of white space of any kind (a pasted
 // title often comes with tabs or new lines) and returns the first word and
 // the rest, trimmed.
-func nextWord(s string) (word, rest string) {
+func NextWord(s string) (word, rest string) {
 	s = strings.TrimSpace(s)
 	i := strings.IndexFunc(s, unicode.IsSpace)
 	if i < 0 {
@@ -61,7 +61,7 @@ func ParseDeclare(args string) (DeclareArgs, error) {
 	var d DeclareArgs
 	rest := strings.TrimSpace(args)
 	for rest != "" {
-		word, tail := nextWord(rest)
+		word, tail := NextWord(rest)
 		lw := strings.ToLower(word)
 		switch {
 		case lw == "--private" || lw == "-p":

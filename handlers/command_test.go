@@ -12,27 +12,27 @@ func TestParseCommand(t *testing.T) {
 	tests := []struct {
 		name string
 		text string
-		want Command
+		want Parsed
 	}{
-		{"empty is help", "", Command{Name: "help"}},
-		{"blank is help", "  \t\n ", Command{Name: "help"}},
-		{"question mark is help", "?", Command{Name: "help"}},
-		{"subcommand alone", "resolve", Command{Name: "resolve"}},
-		{"subcommand and args", "declare sev1 DB down", Command{Name: "declare", Args: "sev1 DB down"}},
-		{"case-insensitive", "DeClArE sev2 x", Command{Name: "declare", Args: "sev2 x"}},
-		{"args keep their case", "resolve Rolled BACK", Command{Name: "resolve", Args: "Rolled BACK"}},
-		{"new", "new DB down", Command{Name: "declare", Args: "DB down"}},
-		{"open", "open DB down", Command{Name: "declare", Args: "DB down"}},
-		{"start", "Start DB down", Command{Name: "declare", Args: "DB down"}},
-		{"close", "close fixed", Command{Name: "resolve", Args: "fixed"}},
-		{"done", "DONE", Command{Name: "resolve"}},
-		{"surrounding spaces", "   resolve   fixed it  ", Command{Name: "resolve", Args: "fixed it"}},
-		{"tab after subcommand", "declare\tDB down", Command{Name: "declare", Args: "DB down"}},
-		{"newline after subcommand", "declare\nDB down", Command{Name: "declare", Args: "DB down"}},
-		{"newline, no space at all", "resolve\nRolled back", Command{Name: "resolve", Args: "Rolled back"}},
-		{"blank lines after subcommand", "declare\n\n  DB down", Command{Name: "declare", Args: "DB down"}},
-		{"alias before a newline", "close\nfixed", Command{Name: "resolve", Args: "fixed"}},
-		{"unknown kept for the error", "Frobnicate now", Command{Name: "frobnicate", Args: "now"}},
+		{"empty is help", "", Parsed{Name: "help"}},
+		{"blank is help", "  \t\n ", Parsed{Name: "help"}},
+		{"question mark is help", "?", Parsed{Name: "help"}},
+		{"subcommand alone", "resolve", Parsed{Name: "resolve"}},
+		{"subcommand and args", "declare sev1 DB down", Parsed{Name: "declare", Args: "sev1 DB down"}},
+		{"case-insensitive", "DeClArE sev2 x", Parsed{Name: "declare", Args: "sev2 x"}},
+		{"args keep their case", "resolve Rolled BACK", Parsed{Name: "resolve", Args: "Rolled BACK"}},
+		{"new", "new DB down", Parsed{Name: "declare", Args: "DB down"}},
+		{"open", "open DB down", Parsed{Name: "declare", Args: "DB down"}},
+		{"start", "Start DB down", Parsed{Name: "declare", Args: "DB down"}},
+		{"close", "close fixed", Parsed{Name: "resolve", Args: "fixed"}},
+		{"done", "DONE", Parsed{Name: "resolve"}},
+		{"surrounding spaces", "   resolve   fixed it  ", Parsed{Name: "resolve", Args: "fixed it"}},
+		{"tab after subcommand", "declare\tDB down", Parsed{Name: "declare", Args: "DB down"}},
+		{"newline after subcommand", "declare\nDB down", Parsed{Name: "declare", Args: "DB down"}},
+		{"newline, no space at all", "resolve\nRolled back", Parsed{Name: "resolve", Args: "Rolled back"}},
+		{"blank lines after subcommand", "declare\n\n  DB down", Parsed{Name: "declare", Args: "DB down"}},
+		{"alias before a newline", "close\nfixed", Parsed{Name: "resolve", Args: "fixed"}},
+		{"unknown kept for the error", "Frobnicate now", Parsed{Name: "frobnicate", Args: "now"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/store"
 )
@@ -31,8 +30,8 @@ func (h *Handlers) event(tx *store.Tx, ev slackevents.EventsAPIEvent) error {
 	return nil
 }
 
-// incidentOf returns the incident whose channel this is, or nil.
-func incidentOf(tx *store.Tx, channel string) (*incident.Incident, error) {
+// IncidentOf returns the incident whose channel this is, or nil.
+func IncidentOf(tx *store.Tx, channel string) (*incident.Incident, error) {
 	inc, err := tx.IncidentByChannel(channel)
 	if errors.Is(err, incident.ErrNotFound) {
 		return nil, nil
@@ -40,142 +39,47 @@ func incidentOf(tx *store.Tx, channel string) (*incident.Incident, error) {
 	return inc, err
 }
 
-// reaction adds a message to the timeline when someone reacts with a
-// timeline emoji, and takes it off when the last such reaction goes.
+// reaction passes a reaction on a message in an incident channel to the
+// module that registered its emoji.
 func (h *Handlers) reaction(tx *store.Tx, e slackevents.ReactionRemovedEvent, added bool) error {
-	followUp := e.Reaction == h.cfg.FollowUpEmoji
-	if e.Item.Type != "message" || e.User == h.cfg.BotUserID || !followUp && !slices.Contains(h.cfg.TimelineEmojis, e.Reaction) {
+	fn := h.reg.reactions[e.Reaction]
+	if e.Item.Type != "message" || e.User == h.cfg.BotUserID || fn == nil {
 		return nil
 	}
-	inc, err := incidentOf(tx, e.Item.Channel)
+	inc, err := IncidentOf(tx, e.Item.Channel)
 	if inc == nil || err != nil {
 		return err
 	}
-	now := h.now()
-	r := &request{tx: tx, now: now, user: incident.User{ID: e.User}, channel: e.Item.Channel}
-	if followUp {
-		if !added {
-			return nil // a follow-up, once captured, is kept for the review
-		}
-		return h.followUpReaction(r, inc, e.Item.Channel, e.Item.Timestamp)
-	}
-	source := sourceKey(e.Item.Channel, e.Item.Timestamp)
-	pinner := e.User + ":" + e.Reaction
-	entry, err := tx.EntryBySource(inc.ID, source)
-	if err != nil && !errors.Is(err, incident.ErrNotFound) {
-		return err
-	}
-	switch {
-	case added && entry != nil:
-		if !entry.Pin(pinner) {
-			return nil
-		}
-		return tx.PutEntry(inc.ID, entry)
-	case added:
-		entry = &incident.Entry{
-			At: tsTime(e.Item.Timestamp, now), Kind: incident.KindMessage, Author: incident.User{ID: e.ItemUser},
-			Source: source, PinnedBy: []string{pinner}, Pending: true, RecordedAt: now,
-		}
-		if err := tx.AppendEntry(inc.ID, entry); err != nil {
-			return err
-		}
-		// The event carries no text: fetch the message (off the ack path).
-		return r.enqueue(lane(inc), jobFetchMessage, fetchJob{Incident: inc.ID, Channel: e.Item.Channel, TS: e.Item.Timestamp})
-	case entry == nil:
-		return nil
-	case entry.Unpin(pinner) || entry.Kind != incident.KindMessage:
-		// Still pinned by someone, or a TL: note, which is on the timeline
-		// by its own prefix rather than by anyone's reaction.
-		return tx.PutEntry(inc.ID, entry)
-	}
-	if err := tx.DeleteEntry(inc.ID, entry); err != nil {
-		return err
-	}
-	return r.react(e.Item.Channel, e.Item.Timestamp, h.cfg.ConfirmEmoji, true)
+	r := &Request{Tx: tx, Now: h.now(), User: incident.User{ID: e.User}, Channel: e.Item.Channel, h: h}
+	return fn(r, inc, Reaction{Emoji: e.Reaction, Channel: e.Item.Channel, TS: e.Item.Timestamp, ItemUser: e.ItemUser, Added: added})
 }
 
-// message follows edits and deletions of captured messages, and puts
-// messages that start with the timeline prefix ("TL:") on the timeline.
+// message passes a message event to every module that follows messages.
 func (h *Handlers) message(tx *store.Tx, e *slackevents.MessageEvent) error {
+	m := Message{SubType: e.SubType, Channel: e.Channel, User: e.User, BotID: e.BotID, TS: e.TimeStamp,
+		ThreadTS: e.ThreadTimeStamp, Text: e.Text}
 	switch e.SubType {
 	case "message_changed":
 		if e.Message == nil {
 			return nil
 		}
-		return h.messageChanged(tx, e.Channel, e.Message.Timestamp, e.Message.Text)
+		m.TS, m.Text = e.Message.Timestamp, e.Message.Text
 	case "message_deleted":
-		return h.messageDeleted(tx, e.Channel, e.DeletedTimeStamp)
+		m.TS = e.DeletedTimeStamp
 	case "", "thread_broadcast", "file_share":
+		if e.BotID != "" || e.User == "" || e.User == h.cfg.BotUserID {
+			return nil // the bot's own posts, and other bots', are never captured
+		}
 	default:
 		return nil
 	}
-	if e.BotID != "" || e.User == "" || e.User == h.cfg.BotUserID {
-		return nil
-	}
-	text, ok := cutPrefixFold(strings.TrimSpace(e.Text), h.cfg.TimelinePrefix)
-	if !ok {
-		return nil
-	}
-	inc, err := incidentOf(tx, e.Channel)
-	if inc == nil || err != nil {
-		return err
-	}
-	now := h.now()
-	r := &request{tx: tx, now: now, user: incident.User{ID: e.User}, channel: e.Channel}
-	if strings.TrimSpace(text) == "" {
-		return r.enqueue("user:"+e.User, jobEphemeral, ephemeralJob{Channel: e.Channel, User: e.User, ThreadTS: e.ThreadTimeStamp,
-			Text: fmt.Sprintf(":warning: `%s` needs the text to put on the timeline after it, e.g. `%s cache flushed`.", h.cfg.TimelinePrefix, h.cfg.TimelinePrefix)})
-	}
-	if err := tx.AppendEntry(inc.ID, &incident.Entry{
-		At: tsTime(e.TimeStamp, now), Kind: incident.KindNote, Author: r.user, Text: strings.TrimSpace(text),
-		Source: sourceKey(e.Channel, e.TimeStamp), RecordedAt: now,
-	}); err != nil {
-		return err
-	}
-	return r.react(e.Channel, e.TimeStamp, h.cfg.ConfirmEmoji, false)
-}
-
-func (h *Handlers) messageChanged(tx *store.Tx, channel, ts, text string) error {
-	inc, err := incidentOf(tx, channel)
-	if inc == nil || err != nil {
-		return err
-	}
-	entry, err := tx.EntryBySource(inc.ID, sourceKey(channel, ts))
-	if errors.Is(err, incident.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if entry.Kind == incident.KindNote {
-		if t, ok := cutPrefixFold(strings.TrimSpace(text), h.cfg.TimelinePrefix); ok {
-			text = strings.TrimSpace(t)
+	r := &Request{Tx: tx, Now: h.now(), User: incident.User{ID: e.User}, Channel: e.Channel, h: h}
+	for _, fn := range h.reg.messages {
+		if err := fn(r, m); err != nil {
+			return err
 		}
 	}
-	if entry.Pending {
-		entry.Text = text // the fetch will bring the same text
-		return tx.PutEntry(inc.ID, entry)
-	}
-	if !entry.Edit(h.now(), text) {
-		return nil
-	}
-	return tx.PutEntry(inc.ID, entry)
-}
-
-func (h *Handlers) messageDeleted(tx *store.Tx, channel, ts string) error {
-	inc, err := incidentOf(tx, channel)
-	if inc == nil || err != nil {
-		return err
-	}
-	entry, err := tx.EntryBySource(inc.ID, sourceKey(channel, ts))
-	if errors.Is(err, incident.ErrNotFound) || entry != nil && entry.Deleted {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	entry.Deleted = true
-	return tx.PutEntry(inc.ID, entry)
+	return nil
 }
 
 // appMention runs "@incidentbot <command>", for places slash commands do
@@ -189,8 +93,8 @@ func (h *Handlers) appMention(tx *store.Tx, e *slackevents.AppMentionEvent) erro
 		text = strings.Replace(text, "<@"+h.cfg.BotUserID+">", "", 1)
 	}
 	now := h.now()
-	r := &request{tx: tx, now: now, user: incident.User{ID: e.User}, channel: e.Channel, threadTS: e.ThreadTimeStamp,
-		at: tsTime(e.TimeStamp, now)}
+	r := &Request{Tx: tx, Now: now, User: incident.User{ID: e.User}, Channel: e.Channel, ThreadTS: e.ThreadTimeStamp,
+		At: TsTime(e.TimeStamp, now), h: h}
 	reply, err := h.runCommand(r, text)
 	if err != nil {
 		return err
@@ -198,20 +102,15 @@ func (h *Handlers) appMention(tx *store.Tx, e *slackevents.AppMentionEvent) erro
 	if reply == "" {
 		return nil
 	}
-	return r.enqueue("user:"+e.User, jobEphemeral, ephemeralJob{Channel: e.Channel, User: e.User, Text: reply, ThreadTS: e.ThreadTimeStamp})
+	return r.Enqueue(bot.UserLane(e.User), jobEphemeral, ephemeralJob{Channel: e.Channel, User: e.User, Text: reply, ThreadTS: e.ThreadTimeStamp})
 }
 
-// react enqueues adding or removing the bot's reaction on a message.
-func (r *request) react(channel, ts, name string, remove bool) error {
-	return r.enqueue("react:"+channel, jobReact, itemJob{Channel: channel, TS: ts, Name: name, Remove: remove})
-}
+// SourceKey identifies a Slack message: channel and ts.
+func SourceKey(channel, ts string) string { return channel + "/" + ts }
 
-// sourceKey identifies a Slack message: channel and ts.
-func sourceKey(channel, ts string) string { return channel + "/" + ts }
-
-// tsTime turns a Slack ts ("1692269160.000100") into a time; a malformed
+// TsTime turns a Slack ts ("1692269160.000100") into a time; a malformed
 // one falls back to fallback.
-func tsTime(ts string, fallback time.Time) time.Time {
+func TsTime(ts string, fallback time.Time) time.Time {
 	sec, frac, _ := strings.Cut(ts, ".")
 	s, err := strconv.ParseInt(sec, 10, 64)
 	if err != nil || s <= 0 {
@@ -221,36 +120,30 @@ func tsTime(ts string, fallback time.Time) time.Time {
 	return time.Unix(s, us*1000).UTC()
 }
 
-// cutPrefixFold is strings.CutPrefix, ignoring case.
-func cutPrefixFold(s, prefix string) (string, bool) {
+// CutPrefixFold is strings.CutPrefix, ignoring case.
+func CutPrefixFold(s, prefix string) (string, bool) {
 	if prefix == "" || len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
 		return s, false
 	}
 	return s[len(prefix):], true
 }
 
-// interaction handles buttons and form submissions.
+// interaction handles buttons and form submissions, each through the
+// module that registered its callback id or action id prefix.
 func (h *Handlers) interaction(tx *store.Tx, cb slack.InteractionCallback) (any, error) {
-	r := &request{tx: tx, now: h.now(), user: userOf(cb), channel: cb.Channel.ID,
-		triggerID: cb.TriggerID, responseURL: cb.ResponseURL}
+	r := &Request{Tx: tx, Now: h.now(), User: userOf(cb), Channel: cb.Channel.ID,
+		TriggerID: cb.TriggerID, ResponseURL: cb.ResponseURL, h: h}
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
-		switch cb.View.CallbackID {
-		case declareCallback:
-			return h.submitDeclare(r, cb.View)
+		if fn := h.reg.views[cb.View.CallbackID]; fn != nil {
+			return fn(r, cb)
 		}
-		return h.communicationView(r, cb)
 	case slack.InteractionTypeBlockActions:
 		for _, a := range cb.ActionCallback.BlockActions {
-			var err error
-			switch {
-			case strings.HasPrefix(a.ActionID, pagingActionPrefix):
-				err = h.pagingAction(r, cb, a)
-			case strings.HasPrefix(a.ActionID, updateActionPrefix):
-				err = h.updateAction(r, cb, a)
-			}
-			if err != nil {
-				return nil, err
+			if fn := h.reg.action(a.ActionID); fn != nil {
+				if err := fn(r, cb, a); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

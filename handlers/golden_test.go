@@ -42,8 +42,13 @@ import (
 
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/handlers/comms"
+	"github.com/incidentbot/incidentbot/handlers/paging"
+	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/internal/slackfake"
+	"github.com/incidentbot/incidentbot/paging/provider/builtin"
+	"github.com/incidentbot/incidentbot/report"
 	"github.com/incidentbot/incidentbot/store"
 )
 
@@ -210,7 +215,8 @@ severity_defaults:
 		}
 		return ""
 	}
-	policies, err := incident.LoadPolicies(file, getenv)
+	providers := builtin.Set(builtin.Options{PagerDutyURL: prov.srv.URL, OpsgenieURL: prov.srv.URL, Getenv: getenv})
+	policies, err := incident.LoadPolicies(file, providers.Check)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,19 +234,24 @@ severity_defaults:
 	}
 	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()))
 	// As cmd/incidentbot's newApp wires it, with the fake's workspace.
-	g.h = handlers.New(handlers.Config{
-		AnnounceChannel: fake.AddChannel("incidents", false, alice, fake.BotUserID()),
-		StatusChannel:   fake.AddChannel("status-page", false, alice, fake.BotUserID()),
+	announce := fake.AddChannel("incidents", false, alice, fake.BotUserID())
+	status := fake.AddChannel("status-page", false, alice, fake.BotUserID())
+	h, err := handlers.New(handlers.Config{
+		AnnounceChannel: announce,
 		TimelineEmojis:  []string{"pushpin"},
 		ConfirmEmoji:    "white_check_mark",
 		TimelinePrefix:  "TL:",
-		FollowUpEmoji:   "memo",
-		UpdateEvery:     30 * time.Minute,
-		Policies:        policies,
-		Providers:       &handlers.Providers{PagerDutyURL: prov.srv.URL, OpsgenieURL: prov.srv.URL, Getenv: getenv},
 		BotUserID:       fake.BotUserID(),
 		TeamID:          fake.TeamID(),
-	}, db, api, nil, nil, clock.now, zerolog.Nop())
+	}, handlers.Deps{DB: db, API: api, Now: clock.now, Log: zerolog.Nop()},
+		timeline.New(),
+		comms.New(comms.Config{StatusChannel: status, FollowUpEmoji: "memo", UpdateEvery: 30 * time.Minute}),
+		paging.New(paging.Config{Policies: policies,
+			Providers: providers}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.h = h
 	return g
 }
 
@@ -720,10 +731,10 @@ func TestPersistedIdentifiersGolden(t *testing.T) {
 // source keys, and what pages and drafts point at.
 func (g *golden) printRecord(id int64) {
 	g.t.Helper()
-	var rec *handlers.IncidentRecord
+	var rec *report.Record
 	if err := g.db.View(func(tx *store.Tx) error {
 		var err error
-		rec, err = handlers.Record(tx, id)
+		rec, err = report.Load(tx, id)
 		return err
 	}); err != nil {
 		g.t.Fatal(err)
@@ -767,7 +778,10 @@ func (g *golden) printRecord(id int64) {
 // Slack and of the fake providers, in response_urls, webhook targets and
 // upload URLs.
 func (g *golden) normalise(s string) string {
-	return strings.NewReplacer(g.fake.URL(), "http://slack.test", g.prov.srv.URL, "http://provider.test").Replace(s)
+	// A provider lane is a hash of its target, whose URL has the port in it.
+	webhookLane := bot.ProviderLane("webhook:" + g.prov.srv.URL + "/hook")
+	return strings.NewReplacer(g.fake.URL(), "http://slack.test", g.prov.srv.URL, "http://provider.test",
+		webhookLane, "provider:<hash of the webhook target>").Replace(s)
 }
 
 func (g *golden) compare(got string) {

@@ -1,13 +1,18 @@
-// Package handlers says what each slash command, reaction, message and
-// button does, in the domain's terms. Handle runs inside the transaction
-// that records an envelope (so it only reads and writes state and enqueues
-// jobs); Run performs those jobs' Slack calls afterwards.
+// Package handlers is the core every capability of incidentbot builds on:
+// the envelope and job Request, the one Registry that commands, job kinds,
+// buttons, forms, reactions and lifecycle hooks are declared in, and the
+// incident itself — declare, its channel, status, severity, roles, key
+// times, resolve and the postmortem upload.
+//
+// Capabilities are Modules in packages of their own (handlers/timeline,
+// handlers/comms, handlers/paging); New refuses a command, job kind, action
+// prefix or form claimed twice. Handle runs inside the transaction that
+// records an envelope, so a handler only reads and writes state and
+// enqueues jobs; Run performs those jobs' Slack calls afterwards.
 package handlers
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,16 +25,20 @@ import (
 	"github.com/incidentbot/incidentbot/store"
 )
 
-// Config is what the handlers need to know about the workspace and the
-// operator's choices.
+// Config is what the core needs to know about the workspace and the
+// operator's choices. Modules have configurations of their own.
 type Config struct {
 	// AnnounceChannel is where declarations and resolutions are announced
 	// (a channel id); empty means nowhere.
 	AnnounceChannel string
-	// TimelineEmojis are the reaction names that add a message to the timeline.
+	// TimelineEmojis are the reaction names that add a message to the
+	// timeline; the first is the one help and the summary mention.
 	TimelineEmojis []string
 	// ConfirmEmoji is the reaction the bot adds to a captured message.
 	ConfirmEmoji string
+	// TimelinePrefix starts a channel message that goes straight onto the
+	// timeline ("TL:"); empty disables it.
+	TimelinePrefix string
 	// BotUserID is the bot's own user id (from auth.test), so it ignores itself.
 	BotUserID string
 	// TeamID is the workspace the bot serves; payloads of other teams are
@@ -37,27 +46,19 @@ type Config struct {
 	TeamID string
 	// Command is the slash command's name, for help texts. Default "/incident".
 	Command string
-	// FollowUpEmoji is the reaction that records a message as a follow-up
-	// action. Default "memo".
-	FollowUpEmoji string
-	// StatusChannel is where customer status updates are posted (a channel
-	// id); empty: they are recorded and shown only in the incident channel.
-	StatusChannel string
-	// UpdateEvery is how long an open incident may go without a customer
-	// update before the bot nudges; 0 disables reminders.
-	UpdateEvery time.Duration
-	// TimelinePrefix starts a channel message that goes straight onto the
-	// timeline ("TL:"); empty disables it.
-	TimelinePrefix string
-	// Policies are the escalation policies (INCIDENTBOT_ESCALATION_FILE);
-	// nil or empty: only direct pages.
-	Policies *incident.Policies
-	// Providers sends pages to PagerDuty, Opsgenie and webhooks; nil: the
-	// providers' public endpoints.
-	Providers *Providers
-	// ProviderGiveUp is how long a provider may keep failing (429, 5xx,
-	// unreachable) before the page is reported as failed. 0: 5 minutes.
-	ProviderGiveUp time.Duration
+}
+
+// Deps are the services the handlers use.
+type Deps struct {
+	DB  *store.DB
+	API SlackAPI
+	// Respond posts to a response_url; nil: slack.PostWebhookContext.
+	Respond Responder
+	// Templates render updates and the postmortem; nil: the defaults.
+	Templates *incident.Templates
+	// Now is the clock every recorded time comes from.
+	Now func() time.Time
+	Log zerolog.Logger
 }
 
 // Handlers implements bot.Handler and bot.Runner.
@@ -67,43 +68,53 @@ type Handlers struct {
 	api       SlackAPI
 	respond   Responder
 	templates *incident.Templates
-	providers *Providers
 	now       func() time.Time
 	log       zerolog.Logger
+	reg       *Registry
 	// responders, when set, are the only users who may change an incident
 	// (resolve, status, severity, roles); nil: any member of its channel.
 	// It is refreshed from Slack user groups while the bot runs.
 	responders atomic.Pointer[[]string]
 }
 
-// New returns the handlers. now is the clock every recorded time comes from.
-func New(cfg Config, db *store.DB, api SlackAPI, respond Responder, templates *incident.Templates, now func() time.Time, log zerolog.Logger) *Handlers {
+// New returns the handlers with the core's commands and jobs and those of
+// each module. It fails if two of them claim the same name.
+func New(cfg Config, deps Deps, modules ...Module) (*Handlers, error) {
 	if cfg.Command == "" {
 		cfg.Command = "/incident"
 	}
 	if len(cfg.TimelineEmojis) == 0 {
 		cfg.TimelineEmojis = []string{"pushpin"}
 	}
-	if cfg.FollowUpEmoji == "" {
-		cfg.FollowUpEmoji = "memo"
-	}
 	if cfg.ConfirmEmoji == "" {
 		cfg.ConfirmEmoji = "white_check_mark"
 	}
-	if respond == nil {
-		respond = slack.PostWebhookContext
+	if deps.Respond == nil {
+		deps.Respond = slack.PostWebhookContext
 	}
-	if cfg.ProviderGiveUp == 0 {
-		cfg.ProviderGiveUp = 5 * time.Minute
+	if deps.Templates == nil {
+		deps.Templates = incident.MustLoadDefaults()
 	}
-	if cfg.Providers == nil {
-		cfg.Providers = &Providers{}
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
-	if templates == nil {
-		templates = incident.MustLoadDefaults()
+	h := &Handlers{cfg: cfg, store: deps.DB, api: deps.API, respond: deps.Respond, templates: deps.Templates,
+		now: deps.Now, log: deps.Log, reg: newRegistry()}
+	h.reg.owner = "core"
+	h.registerCore(h.reg)
+	for _, m := range modules {
+		h.reg.owner = m.Name()
+		m.Register(h, h.reg)
 	}
-	return &Handlers{cfg: cfg, store: db, api: api, respond: respond, templates: templates, now: now, log: log, providers: cfg.Providers}
+	h.reg.owner = ""
+	if err := h.reg.err(); err != nil {
+		return nil, fmt.Errorf("handlers: %w", err)
+	}
+	return h, nil
 }
+
+// Registry returns what the core and the modules registered.
+func (h *Handlers) Registry() *Registry { return h.reg }
 
 // SetResponders restricts who may change incidents to the given user ids
 // (user groups already expanded). nil lifts the restriction.
@@ -122,6 +133,42 @@ func (h *Handlers) SetBotUserID(id string) { h.cfg.BotUserID = id }
 // SetTeamID tells the handlers the workspace the bot token belongs to (from
 // auth.test); payloads from any other team are refused.
 func (h *Handlers) SetTeamID(id string) { h.cfg.TeamID = id }
+
+// Config returns the core configuration (defaults filled in).
+func (h *Handlers) Config() Config { return h.cfg }
+
+// API is the Slack Web API, for modules' jobs.
+func (h *Handlers) API() SlackAPI { return h.api }
+
+// Now is the handlers' clock.
+func (h *Handlers) Now() time.Time { return h.now() }
+
+// Log is the handlers' logger.
+func (h *Handlers) Log() *zerolog.Logger { return &h.log }
+
+// Templates are the update and postmortem templates.
+func (h *Handlers) Templates() *incident.Templates { return h.templates }
+
+// Respond posts to a response_url.
+func (h *Handlers) Respond() Responder { return h.respond }
+
+// View reads state for a job, outside any envelope's transaction.
+func (h *Handlers) View(fn func(*store.Tx) error) error { return h.store.View(fn) }
+
+// Load reads one incident, for a job.
+func (h *Handlers) Load(id int64) (*incident.Incident, error) {
+	var inc *incident.Incident
+	err := h.View(func(tx *store.Tx) error {
+		var err error
+		inc, err = tx.Incident(id)
+		return err
+	})
+	return inc, err
+}
+
+// NewRequest is a request with no user, for a job's commit: what it enqueues
+// and records happens at the handlers' now.
+func (h *Handlers) NewRequest(tx *store.Tx) *Request { return &Request{Tx: tx, Now: h.now(), h: h} }
 
 // teamOf returns the team a payload comes from, "" if it does not say.
 func teamOf(env *bot.Envelope) string {
@@ -154,84 +201,3 @@ func (h *Handlers) Handle(tx *store.Tx, env *bot.Envelope) (any, error) {
 	}
 	return nil, nil
 }
-
-// request is one user's request being handled: who, where, and how to answer.
-type request struct {
-	tx          *store.Tx
-	now         time.Time
-	user        incident.User
-	channel     string
-	triggerID   string
-	responseURL string
-	// threadTS is the thread a mention came from, so answers go there.
-	threadTS string
-	// at is when the user acted (a mention's own ts); zero means now.
-	at time.Time
-}
-
-// userFacing reports whether err is something to tell the user rather than
-// an internal failure.
-func userFacing(err error) bool {
-	for _, s := range []error{incident.ErrInvalidInput, incident.ErrNotFound, incident.ErrInvalidTransition,
-		incident.ErrResolved, incident.ErrForbidden} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// userMessage is the one place an error becomes what a user reads: what was
-// wrong and what to type instead.
-func (h *Handlers) userMessage(err error) string {
-	var in *incident.InputError
-	var p *incident.Problem
-	switch {
-	case errors.As(err, &in):
-		return ":warning: " + in.Error()
-	case errors.As(err, &p) && errors.Is(err, incident.ErrResolved):
-		return fmt.Sprintf(":warning: %s. To reopen it: `%s reopen`.", capitalise(p.Msg), h.cfg.Command)
-	case errors.As(err, &p):
-		return ":warning: " + capitalise(p.Msg) + "."
-	case errors.Is(err, errNotIncidentChannel):
-		return fmt.Sprintf(":warning: This is not an incident channel. Run this in the incident's channel (`%s list` shows the open ones).", h.cfg.Command)
-	case errors.Is(err, incident.ErrResolved):
-		return fmt.Sprintf(":warning: %s. To reopen it: `%s reopen`.", capitalise(err.Error()), h.cfg.Command)
-	case errors.Is(err, incident.ErrInvalidTransition), errors.Is(err, incident.ErrForbidden), errors.Is(err, incident.ErrNotFound):
-		return ":warning: " + capitalise(err.Error()) + "."
-	}
-	return ":x: Something went wrong inside incidentbot; the details are in its logs."
-}
-
-func capitalise(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-var errNotIncidentChannel = fmt.Errorf("not an incident channel: %w", incident.ErrNotFound)
-
-// incidentIn returns the incident whose channel this is.
-func (r *request) incidentIn() (*incident.Incident, error) {
-	inc, err := r.tx.IncidentByChannel(r.channel)
-	if errors.Is(err, incident.ErrNotFound) {
-		return nil, errNotIncidentChannel
-	}
-	return inc, err
-}
-
-// ephemeral is an ack payload that answers only the user who typed.
-func ephemeral(text string) map[string]any {
-	return map[string]any{"response_type": "ephemeral", "text": text}
-}
-
-// timelineEvent appends a bot event to the incident's timeline.
-func (r *request) timelineEvent(inc *incident.Incident, event, text string) error {
-	return r.tx.AppendEntry(inc.ID, &incident.Entry{
-		At: r.now, Kind: incident.KindEvent, Event: event, Author: r.user, Text: text, RecordedAt: r.now,
-	})
-}
-
-// db reads state for a job, outside any envelope's transaction.
-func (h *Handlers) db(fn func(*store.Tx) error) error { return h.store.View(fn) }

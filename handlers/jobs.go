@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -30,7 +28,6 @@ const (
 	jobOpenView         = "open_view"
 	jobUploadPostmortem = "upload_postmortem"
 	jobReact            = "react"
-	jobFetchMessage     = "fetch_message"
 )
 
 type incidentJob struct {
@@ -76,67 +73,43 @@ type viewJob struct {
 	View      json.RawMessage `json:"view"`
 }
 
-// enqueue adds a job in the request's transaction.
-func (r *request) enqueue(lane, kind string, payload any) error {
-	return r.tx.EnqueueJSON(lane, kind, payload, r.now, timeZero)
-}
-
-// post enqueues a message to a channel; posts are throttled per channel.
-func (r *request) post(channel, text string, blocks []slack.Block) error {
-	p := postJob{Channel: channel, Text: text}
-	if blocks != nil {
-		raw, err := json.Marshal(slack.Blocks{BlockSet: blocks})
-		if err != nil {
-			return err
-		}
-		p.Blocks = raw
+// registerCore declares the core's commands and job kinds.
+func (h *Handlers) registerCore(reg *Registry) {
+	for _, c := range h.coreCommands() {
+		reg.Command(c)
 	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return err
+	for _, j := range []Job{
+		{Kind: jobCreateChannel, Describe: "create the incident channel", Run: h.runCreateChannel},
+		{Kind: jobInvite, Describe: "invite someone to this channel", Run: Decoded(h.runInvite)},
+		{Kind: jobPost, Describe: "post a message", Run: Decoded(h.runPost)},
+		{Kind: jobPostSummary, Describe: "post the summary", Run: Decoded(h.runPostSummary)},
+		{Kind: jobUpdateSummary, Describe: "update the summary", Run: Decoded(h.runUpdateSummary)},
+		{Kind: jobPin, Describe: "pin the summary", Run: Decoded(h.runPin)},
+		{Kind: jobTopic, Describe: "set the channel topic", Run: Decoded(h.runTopic)},
+		{Kind: jobRespond, Describe: "answer a command", Run: Decoded(h.runRespond)},
+		{Kind: jobEphemeral, Describe: "answer someone privately", Run: Decoded(h.runEphemeral)},
+		{Kind: jobOpenView, Describe: "open a form", Run: Decoded(h.runOpenView)},
+		{Kind: jobUploadPostmortem, Describe: "upload the postmortem draft (run `incidentbot export` to get it)", Run: Decoded(h.runUploadPostmortem)},
+		{Kind: jobReact, Describe: "add or remove a reaction", Run: Decoded(h.runReact)},
+	} {
+		reg.Job(j)
 	}
-	return r.tx.Enqueue(store.Job{Lane: channel, Kind: jobPost, Payload: data, Created: r.now, Throttled: true})
+	reg.View(declareCallback, func(r *Request, cb slack.InteractionCallback) (any, error) { return h.submitDeclare(r, cb.View) })
 }
 
 // Run performs one job. It implements bot.Runner.
 func (h *Handlers) Run(ctx context.Context, job store.Job) (func(*store.Tx) error, error) {
-	run, ok := h.runners()[job.Kind]
+	j, ok := h.reg.jobs[job.Kind]
 	if !ok {
 		return nil, bot.Final(fmt.Errorf("unknown job kind %q (written by a newer incidentbot?)", job.Kind))
 	}
-	return run(ctx, job)
+	return j.Run(ctx, job)
 }
 
-type runFunc func(ctx context.Context, job store.Job) (func(*store.Tx) error, error)
-
-func (h *Handlers) runners() map[string]runFunc {
-	runners := map[string]runFunc{
-		jobCreateChannel:    h.runCreateChannel,
-		jobInvite:           decoded(h.runInvite),
-		jobPost:             decoded(h.runPost),
-		jobPostSummary:      decoded(h.runPostSummary),
-		jobUpdateSummary:    decoded(h.runUpdateSummary),
-		jobPin:              decoded(h.runPin),
-		jobTopic:            decoded(h.runTopic),
-		jobRespond:          decoded(h.runRespond),
-		jobEphemeral:        decoded(h.runEphemeral),
-		jobOpenView:         decoded(h.runOpenView),
-		jobUploadPostmortem: decoded(h.runUploadPostmortem),
-		jobReact:            decoded(h.runReact),
-		jobFetchMessage:     decoded(h.runFetchMessage),
-	}
-	for _, more := range []map[string]runFunc{h.pagingRunners(), h.communicationRunners()} {
-		for kind, fn := range more {
-			runners[kind] = fn
-		}
-	}
-	return runners
-}
-
-// decoded adapts a runner of a typed payload.
-func decoded[P any](fn func(ctx context.Context, p P) (func(*store.Tx) error, error)) runFunc {
+// Decoded adapts a runner of a typed payload.
+func Decoded[P any](fn func(ctx context.Context, p P) (func(*store.Tx) error, error)) RunFunc {
 	return func(ctx context.Context, job store.Job) (func(*store.Tx) error, error) {
-		p, err := decode[P](job)
+		p, err := Decode[P](job)
 		if err != nil {
 			return nil, err
 		}
@@ -145,10 +118,11 @@ func decoded[P any](fn func(ctx context.Context, p P) (func(*store.Tx) error, er
 }
 
 // GiveUp tells the incident channel (when there is one) that something the
-// bot meant to do failed for good. It implements bot.Runner.
+// bot meant to do failed for good, unless the job's kind reports it its own
+// way. It implements bot.Runner.
 func (h *Handlers) GiveUp(tx *store.Tx, job store.Job, err error) error {
-	if isPagingJob(job.Kind) {
-		return h.pagingGiveUp(tx, job, err)
+	if j, ok := h.reg.jobs[job.Kind]; ok && j.GiveUp != nil {
+		return j.GiveUp(tx, job, err)
 	}
 	var p struct {
 		Incident int64  `json:"incident"`
@@ -164,35 +138,21 @@ func (h *Handlers) GiveUp(tx *store.Tx, job store.Job, err error) error {
 	if inc == nil || inc.ChannelID == "" || job.Kind == jobPost && p.Channel == inc.ChannelID {
 		return nil // nowhere better to say it than the log, which has it
 	}
-	r := &request{tx: tx, now: h.now()}
-	return r.post(inc.ChannelID, fmt.Sprintf(":warning: I could not %s: Slack said `%s`.", describeJob(job.Kind), err.Error()), nil)
+	return h.NewRequest(tx).Post(inc.ChannelID, fmt.Sprintf(":warning: I could not %s: Slack said `%s`.", h.Describe(job), err.Error()), nil)
 }
 
-func describeJob(kind string) string {
-	switch kind {
-	case jobInvite:
-		return "invite someone to this channel"
-	case jobPost:
-		return "post a message"
-	case jobPin:
-		return "pin the summary"
-	case jobTopic:
-		return "set the channel topic"
-	case jobUploadPostmortem:
-		return "upload the postmortem draft (run `incidentbot export` to get it)"
-	case jobReact:
-		return "add or remove a reaction"
-	case jobFetchMessage:
-		return "read a message for the timeline"
-	case jobPageUpdateDM:
-		return "update a page DM with how the page ended"
+// Describe says what a job does, completing "I could not …". It implements
+// bot.Runner, whose logs name what failed.
+func (h *Handlers) Describe(job store.Job) string {
+	if j, ok := h.reg.jobs[job.Kind]; ok {
+		return j.Describe
 	}
-	return "finish a step (" + kind + ")"
+	return "finish a step (" + job.Kind + ")"
 }
 
 func (h *Handlers) runInvite(ctx context.Context, p inviteJob) (func(*store.Tx) error, error) {
 	_, err := h.api.InviteUsersToConversationContext(ctx, p.Channel, p.Users...)
-	if isAPIError(err, "already_in_channel", "cant_invite_self") {
+	if IsAPIError(err, "already_in_channel", "cant_invite_self") {
 		err = nil // the goal, someone in the channel, is met
 	}
 	return nil, err
@@ -216,7 +176,7 @@ func (h *Handlers) runPost(ctx context.Context, p postJob) (func(*store.Tx) erro
 
 func (h *Handlers) runPin(ctx context.Context, p itemJob) (func(*store.Tx) error, error) {
 	err := h.api.AddPinContext(ctx, p.Channel, slack.NewRefToMessage(p.Channel, p.TS))
-	if isAPIError(err, "already_pinned") {
+	if IsAPIError(err, "already_pinned") {
 		err = nil
 	}
 	return nil, err
@@ -227,12 +187,12 @@ func (h *Handlers) runReact(ctx context.Context, p itemJob) (func(*store.Tx) err
 	var err error
 	if p.Remove {
 		err = h.api.RemoveReactionContext(ctx, p.Name, ref)
-		if isAPIError(err, "no_reaction", "message_not_found") {
+		if IsAPIError(err, "no_reaction", "message_not_found") {
 			err = nil
 		}
 	} else {
 		err = h.api.AddReactionContext(ctx, p.Name, ref)
-		if isAPIError(err, "already_reacted") {
+		if IsAPIError(err, "already_reacted") {
 			err = nil
 		}
 	}
@@ -266,16 +226,25 @@ func (h *Handlers) runOpenView(ctx context.Context, p viewJob) (func(*store.Tx) 
 		return nil, bot.Final(fmt.Errorf("decode view: %w", err))
 	}
 	_, err := h.api.OpenViewContext(ctx, p.TriggerID, view)
-	if isAPIError(err, "expired_trigger_id", "invalid_trigger_id") {
+	if IsAPIError(err, "expired_trigger_id", "invalid_trigger_id") {
 		err = bot.Final(err) // a trigger lives 3 s; retrying cannot help
 	}
 	return nil, err
 }
 
-// isAPIError reports whether err is one of Slack's named API errors.
-func isAPIError(err error, names ...string) bool {
+// Decode reads a job's payload; a payload that does not decode is final.
+func Decode[P any](job store.Job) (P, error) {
+	var p P
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return p, bot.Final(fmt.Errorf("decode %s job: %w", job.Kind, err))
+	}
+	return p, nil
+}
+
+// IsAPIError reports whether err is one of Slack's named API errors.
+func IsAPIError(err error, names ...string) bool {
 	var api slack.SlackErrorResponse
-	if err == nil || !asAPI(err, &api) {
+	if err == nil || !errors.As(err, &api) {
 		return false
 	}
 	for _, n := range names {
@@ -285,19 +254,3 @@ func isAPIError(err error, names ...string) bool {
 	}
 	return false
 }
-
-func lane(inc *incident.Incident) string { return "incident:" + strconv.FormatInt(inc.ID, 10) }
-
-var timeZero time.Time
-
-func asAPI(err error, target *slack.SlackErrorResponse) bool { return errors.As(err, target) }
-
-func decode[P any](job store.Job) (P, error) {
-	var p P
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
-		return p, bot.Final(fmt.Errorf("decode %s job: %w", job.Kind, err))
-	}
-	return p, nil
-}
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -10,13 +10,13 @@ import (
 )
 
 // statusCommand shows the status and key times, or changes the status.
-func (h *Handlers) statusCommand(r *request, args string) (string, error) {
+func (h *Handlers) statusCommand(r *Request, args string) (string, error) {
 	if strings.TrimSpace(args) == "" {
-		inc, err := r.incidentIn()
+		inc, err := r.IncidentIn()
 		if err != nil {
 			return "", err
 		}
-		return summaryText(inc, r.now), nil
+		return summaryText(inc, r.Now), nil
 	}
 	to, err := incident.ParseStatus(args)
 	if err != nil {
@@ -25,54 +25,33 @@ func (h *Handlers) statusCommand(r *request, args string) (string, error) {
 	if to == incident.Resolved {
 		return h.resolveCommand(r, "")
 	}
-	inc, err := h.changeable(r)
+	inc, err := r.Changeable()
 	if err != nil {
 		return "", err
 	}
 	from := inc.Status
-	if err := inc.SetStatus(to, r.now); err != nil {
+	if err := inc.SetStatus(to, r.Now); err != nil {
 		return "", err
 	}
-	text := fmt.Sprintf("Status changed from %s to *%s* by %s", from.Title(), to.Title(), mention(r.user))
-	return "", r.changed(inc, "status", text, true)
+	text := fmt.Sprintf("Status changed from %s to *%s* by %s", from.Title(), to.Title(), Mention(r.User))
+	return "", r.Changed(inc, "status", text, true)
 }
 
-// changed saves inc, records the event on the timeline, says it in the
-// channel and refreshes the pinned summary and topic.
-func (r *request) changed(inc *incident.Incident, event, text string, post bool) error {
-	if err := r.tx.PutIncident(inc); err != nil {
-		return err
-	}
-	if err := r.timelineEvent(inc, event, text); err != nil {
-		return err
-	}
-	if post && inc.ChannelID != "" {
-		if err := r.post(inc.ChannelID, ":arrows_counterclockwise: "+text+".", nil); err != nil {
-			return err
-		}
-	}
-	return r.refreshChannel(inc)
-}
-
-func (h *Handlers) reopenCommand(r *request, _ string) (string, error) {
-	inc, err := h.changeable(r)
+func (h *Handlers) reopenCommand(r *Request, _ string) (string, error) {
+	inc, err := r.Changeable()
 	if err != nil {
 		return "", err
 	}
 	if err := inc.Reopen(); err != nil {
 		return "", err
 	}
-	if err := r.changed(inc, "reopened", "Reopened by "+mention(r.user)+"; status is Investigating again", true); err != nil {
+	if err := r.Changed(inc, "reopened", "Reopened by "+Mention(r.User)+"; status is Investigating again", true); err != nil {
 		return "", err
 	}
-	inc.Reminder++ // stale timers from before the resolution stay quiet
-	if err := r.tx.PutIncident(inc); err != nil {
-		return "", err
-	}
-	return "", h.scheduleReminder(r, inc, r.now.Add(h.cfg.UpdateEvery))
+	return "", h.reg.each(func(k Hooks) error { return call(k.Reopened, r, inc) })
 }
 
-func (h *Handlers) severityCommand(r *request, args string) (string, error) {
+func (h *Handlers) severityCommand(r *Request, args string) (string, error) {
 	if strings.TrimSpace(args) == "" {
 		return "", incident.Invalid("Which severity?", "Type e.g. /incident severity sev1. "+severityHelp())
 	}
@@ -80,40 +59,40 @@ func (h *Handlers) severityCommand(r *request, args string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	inc, err := h.changeable(r)
+	inc, err := r.Changeable()
 	if err != nil {
 		return "", err
 	}
 	from := inc.Severity
-	upgraded, err := inc.SetSeverity(sev, r.user, r.now)
+	upgraded, err := inc.SetSeverity(sev, r.User, r.Now)
 	if err != nil {
 		return "", err
 	}
-	text := fmt.Sprintf("Severity changed from %s to *%s* (%s) by %s", from.Label(), sev.Label(), sev.Meaning(), mention(r.user))
-	if err := r.changed(inc, "severity", text, true); err != nil {
+	text := fmt.Sprintf("Severity changed from %s to *%s* (%s) by %s", from.Label(), sev.Label(), sev.Meaning(), Mention(r.User))
+	if err := r.Changed(inc, "severity", text, true); err != nil {
 		return "", err
 	}
 	if upgraded {
-		if err := h.autoPage(r, inc); err != nil {
+		if err := h.reg.each(func(k Hooks) error { return call(k.SeverityUpgraded, r, inc) }); err != nil {
 			return "", err
 		}
 	}
 	// An upgrade is news for everyone; a downgrade stays in the channel.
 	if upgraded && h.cfg.AnnounceChannel != "" && !inc.Private {
-		return "", r.post(h.cfg.AnnounceChannel, fmt.Sprintf(":arrow_double_up: *%s upgraded to %s* — %s (%s)",
-			inc.Ref(), sev.Label(), safe(clip(inc.Title, 300)), channelLink(inc)), nil)
+		return "", r.Post(h.cfg.AnnounceChannel, fmt.Sprintf(":arrow_double_up: *%s upgraded to %s* — %s (%s)",
+			inc.Ref(), sev.Label(), Safe(Clip(inc.Title, 300)), ChannelLink(inc)), nil)
 	}
 	return "", nil
 }
 
-func (h *Handlers) roleCommand(role incident.Role) commandFunc {
-	return func(r *request, args string) (string, error) {
-		users := mentionedUsers(args)
+func (h *Handlers) roleCommand(role incident.Role) CommandFunc {
+	return func(r *Request, args string) (string, error) {
+		users := MentionedUsers(args)
 		if len(users) != 1 {
 			return "", incident.Invalid(fmt.Sprintf("Name one person to be %s.", role),
 				fmt.Sprintf("Type e.g. %s %s @ana", h.cfg.Command, role))
 		}
-		inc, err := h.changeable(r)
+		inc, err := r.Changeable()
 		if err != nil {
 			return "", err
 		}
@@ -122,39 +101,39 @@ func (h *Handlers) roleCommand(role incident.Role) commandFunc {
 		}
 		u := users[0]
 		if !inc.Assign(role, u) {
-			return fmt.Sprintf("%s is already %s.", mention(u), role), nil
+			return fmt.Sprintf("%s is already %s.", Mention(u), role), nil
 		}
-		text := fmt.Sprintf("%s is now %s (assigned by %s)", mention(u), role.Title(), mention(r.user))
-		if err := r.changed(inc, "role", text, true); err != nil {
+		text := fmt.Sprintf("%s is now %s (assigned by %s)", Mention(u), role.Title(), Mention(r.User))
+		if err := r.Changed(inc, "role", text, true); err != nil {
 			return "", err
 		}
 		if inc.ChannelID == "" {
 			return "", nil
 		}
-		return "", r.enqueue(inc.ChannelID, jobInvite, inviteJob{Channel: inc.ChannelID, Users: []string{u.ID}})
+		return "", r.Invite(inc.ChannelID, u.ID)
 	}
 }
 
-func (h *Handlers) keyTimeCommand(which incident.KeyTime) commandFunc {
-	return func(r *request, args string) (string, error) {
+func (h *Handlers) keyTimeCommand(which incident.KeyTime) CommandFunc {
+	return func(r *Request, args string) (string, error) {
 		if strings.TrimSpace(args) == "" {
 			return "", incident.Invalid(fmt.Sprintf("When was the incident %s?", which),
 				fmt.Sprintf("Type e.g. %s %s 10:18 (UTC), or a date and time: 2023-08-17 10:18.", h.cfg.Command, which))
 		}
-		at, err := incident.ParseWhen(args, r.now)
+		at, err := incident.ParseWhen(args, r.Now)
 		if err != nil {
 			return "", err
 		}
-		inc, err := h.changeable(r)
+		inc, err := r.Changeable()
 		if err != nil {
 			return "", err
 		}
-		if err := inc.Times.Set(which, at, r.now); err != nil {
+		if err := inc.Times.Set(which, at, r.Now); err != nil {
 			return "", err
 		}
 		text := fmt.Sprintf("%s time set to %s by %s", strings.ToUpper(string(which[:1]))+string(which[1:]),
-			incident.FormatTime(at), mention(r.user))
-		if err := r.changed(inc, string(which), text, false); err != nil {
+			incident.FormatTime(at), Mention(r.User))
+		if err := r.Changed(inc, string(which), text, false); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf(":white_check_mark: Recorded: %s at *%s*.", which, incident.FormatTime(at)), nil
@@ -163,14 +142,14 @@ func (h *Handlers) keyTimeCommand(which incident.KeyTime) commandFunc {
 
 // listCommand lists open incidents. A private incident is listed only to
 // the people it belongs to (declarer, role holders) and inside its channel.
-func (h *Handlers) listCommand(r *request, _ string) (string, error) {
-	all, err := r.tx.Incidents()
+func (h *Handlers) listCommand(r *Request, _ string) (string, error) {
+	all, err := r.Tx.Incidents()
 	if err != nil {
 		return "", err
 	}
 	var lines []string
 	for _, inc := range slices.Backward(all) {
-		if !inc.Open() || inc.Private && !r.insider(inc) {
+		if !inc.Open() || inc.Private && !r.Insider(inc) {
 			continue
 		}
 		lock := ""
@@ -178,8 +157,8 @@ func (h *Handlers) listCommand(r *request, _ string) (string, error) {
 			lock = ":lock: "
 		}
 		lines = append(lines, fmt.Sprintf("• %s*%s* %s · %s · %s · lead %s · open %s — %s", lock, inc.Ref(),
-			inc.Severity.Label(), inc.Status.Title(), channelLink(inc), mention(inc.Lead()),
-			incident.FormatDuration(r.now.Sub(inc.Times.Declared)), safe(clip(inc.Title, 120))))
+			inc.Severity.Label(), inc.Status.Title(), ChannelLink(inc), Mention(inc.Lead()),
+			incident.FormatDuration(r.Now.Sub(inc.Times.Declared)), Safe(Clip(inc.Title, 120))))
 	}
 	if len(lines) == 0 {
 		return "No open incidents. :tada:", nil
@@ -187,12 +166,14 @@ func (h *Handlers) listCommand(r *request, _ string) (string, error) {
 	return fmt.Sprintf("*%d open incident(s)*, newest first:\n%s", len(lines), strings.Join(lines, "\n")), nil
 }
 
-func (r *request) insider(inc *incident.Incident) bool {
-	if r.channel == inc.ChannelID || r.user.ID == inc.DeclaredBy.ID {
+// Insider reports whether the user belongs to a private incident: in its
+// channel, its declarer or a role holder.
+func (r *Request) Insider(inc *incident.Incident) bool {
+	if r.Channel == inc.ChannelID || r.User.ID == inc.DeclaredBy.ID {
 		return true
 	}
 	for _, u := range inc.Roles {
-		if u.ID == r.user.ID {
+		if u.ID == r.User.ID {
 			return true
 		}
 	}
@@ -203,11 +184,11 @@ func (r *request) insider(inc *incident.Incident) bool {
 // with the measures computed from them.
 func summaryText(inc *incident.Incident, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* %s — %s\n", inc.Ref(), inc.Severity.Label(), safe(clip(inc.Title, 300)))
-	fmt.Fprintf(&b, "Status *%s* · Lead %s", inc.Status.Title(), mention(inc.Lead()))
+	fmt.Fprintf(&b, "*%s* %s — %s\n", inc.Ref(), inc.Severity.Label(), Safe(Clip(inc.Title, 300)))
+	fmt.Fprintf(&b, "Status *%s* · Lead %s", inc.Status.Title(), Mention(inc.Lead()))
 	for _, role := range incident.Roles[1:] {
 		if u, ok := inc.Roles[role]; ok {
-			fmt.Fprintf(&b, " · %s %s", role.Title(), mention(u))
+			fmt.Fprintf(&b, " · %s %s", role.Title(), Mention(u))
 		}
 	}
 	b.WriteString("\n*Key times (UTC)*\n")

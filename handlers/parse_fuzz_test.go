@@ -44,15 +44,15 @@ var liveSpecialPlain = regexp.MustCompile(`(?i)@(channel|here|everyone)\b`)
 // that would notify anyone.
 func FuzzSafe(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
-		out := safe(text)
+		out := Safe(text)
 		lower := strings.ToLower(out)
 		for _, live := range []string{"<!channel", "<!here", "<!everyone", "<!subteam"} {
 			if strings.Contains(lower, live) {
-				t.Fatalf("safe(%q) = %q still has %s", text, out, live)
+				t.Fatalf("Safe(%q) = %q still has %s", text, out, live)
 			}
 		}
 		if m := liveSpecialPlain.FindString(out); m != "" {
-			t.Fatalf("safe(%q) = %q still has %q", text, out, m)
+			t.Fatalf("Safe(%q) = %q still has %q", text, out, m)
 		}
 	})
 }

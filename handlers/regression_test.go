@@ -57,9 +57,9 @@ func TestRegressionSafeNestedSpecialMention(t *testing.T) {
 		"<!everyone|<https://x.example>>",
 	} {
 		t.Run(text, func(t *testing.T) {
-			got := safe(text)
+			got := Safe(text)
 			if m := liveSpecial.FindString(got); m != "" {
-				t.Errorf("safe(%q) = %q still holds a live mention (%q)", text, got, m)
+				t.Errorf("Safe(%q) = %q still holds a live mention (%q)", text, got, m)
 			}
 		})
 	}
@@ -80,8 +80,8 @@ func TestRegressionUserIDs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := userIDs(tc.text); !slices.Equal(got, tc.want) {
-				t.Errorf("userIDs(%q) = %q, want %q", tc.text, got, tc.want)
+			if got := UserIDs(tc.text); !slices.Equal(got, tc.want) {
+				t.Errorf("UserIDs(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
 	}

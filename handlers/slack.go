@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/bot"
 )
 
 // SlackAPI is the part of slack-go's *slack.Client the handlers call. It is
@@ -31,3 +33,52 @@ type SlackAPI interface {
 
 // Responder posts to a slash command's or button's response_url.
 type Responder func(ctx context.Context, url string, msg *slack.WebhookMessage) error
+
+// FindMessage returns the message at ts in channel, or nil if it is gone.
+// conversations.history holds top-level messages; a thread reply is only
+// found through conversations.replies, which accepts any ts in the thread.
+func (h *Handlers) FindMessage(ctx context.Context, channel, ts string) (*slack.Message, error) {
+	hist, err := h.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+		ChannelID: channel, Latest: ts, Oldest: ts, Inclusive: true, Limit: 1})
+	if err != nil {
+		if IsAPIError(err, "channel_not_found", "not_in_channel") {
+			return nil, bot.Final(err)
+		}
+		return nil, err
+	}
+	for i := range hist.Messages {
+		if hist.Messages[i].Timestamp == ts {
+			return &hist.Messages[i], nil
+		}
+	}
+	cursor := ""
+	for {
+		msgs, more, next, err := h.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+			ChannelID: channel, Timestamp: ts, Oldest: ts, Inclusive: true, Limit: 200, Cursor: cursor})
+		if IsAPIError(err, "thread_not_found", "message_not_found") {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range msgs {
+			if msgs[i].Timestamp == ts {
+				return &msgs[i], nil
+			}
+		}
+		if !more || next == "" {
+			return nil, nil
+		}
+		cursor = next
+	}
+}
+
+// DisplayName is the name Slack shows for a user.
+func DisplayName(u *slack.User) string {
+	for _, n := range []string{u.Profile.DisplayName, u.RealName, u.Name} {
+		if n != "" {
+			return n
+		}
+	}
+	return u.ID
+}

@@ -21,11 +21,11 @@ var (
 	plainSpecials = regexp.MustCompile(`(?i)@(channel|here|everyone)\b`)
 )
 
-// safe makes Slack-formatted text safe to post: special mentions
+// Safe makes Slack-formatted text safe to post: special mentions
 // (<!channel>, <!here>, <!everyone>, <!subteam^…>, and their plain "@here"
 // forms) are shown as text and never notify anyone. User and channel
 // mentions and links stay live.
-func safe(text string) string {
+func Safe(text string) string {
 	text = angled.ReplaceAllStringFunc(text, func(m string) string {
 		inner := m[1 : len(m)-1]
 		switch {
@@ -50,15 +50,15 @@ func safe(text string) string {
 	return plainSpecials.ReplaceAllString(text, "@"+wordJoiner+"$1")
 }
 
-// plainSafe is safe for plain text (a header block), which has no <…>
+// PlainSafe is safe for plain text (a header block), which has no <…>
 // markup: only the bare @here forms need defusing.
-func plainSafe(text string) string {
+func PlainSafe(text string) string {
 	return plainSpecials.ReplaceAllString(text, "@"+wordJoiner+"$1")
 }
 
-// mentionedUsers finds the users mentioned in Slack-formatted text, with the
+// MentionedUsers finds the users mentioned in Slack-formatted text, with the
 // name Slack put in the mention (<@U123|bob>) when it did.
-func mentionedUsers(text string) []incident.User {
+func MentionedUsers(text string) []incident.User {
 	var users []incident.User
 	seen := map[string]bool{}
 	for _, m := range userMention.FindAllStringSubmatch(text, -1) {
@@ -78,15 +78,15 @@ func mentionedUsers(text string) []incident.User {
 	return users
 }
 
-// escapeRaw turns raw text (typed into a modal, which Slack does not
+// EscapeRaw turns raw text (typed into a modal, which Slack does not
 // escape) into Slack's format, so it is stored like everything else.
-func escapeRaw(text string) string {
+func EscapeRaw(text string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
 }
 
-// clip shortens text to at most n characters for places with a limit
+// Clip shortens text to at most n characters for places with a limit
 // (Slack's section text is 3,000); the stored text stays whole.
-func clip(text string, n int) string {
+func Clip(text string, n int) string {
 	if utf8.RuneCountInString(text) <= n {
 		return text
 	}
@@ -102,12 +102,15 @@ func clip(text string, n int) string {
 // shouted "UPGRADED" is not taken for an id).
 var userMention = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9]{7,11})\b`)
 
-// userIDs finds the users mentioned in Slack-formatted text, in order of
+// UserIDs finds the users mentioned in Slack-formatted text, in order of
 // appearance, without repeats.
-func userIDs(text string) []string {
+func UserIDs(text string) []string {
 	var ids []string
-	for _, u := range mentionedUsers(text) {
+	for _, u := range MentionedUsers(text) {
 		ids = append(ids, u.ID)
 	}
 	return ids
 }
+
+// Quote shows text as a Slack block quote, line by line.
+func Quote(text string) string { return ">" + strings.ReplaceAll(text, "\n", "\n>") }

@@ -38,14 +38,14 @@ func TestSafeSpecialMentions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := safe(tc.text)
+			got := Safe(tc.text)
 			if got != tc.want {
-				t.Errorf("safe(%q) = %q, want %q", tc.text, got, tc.want)
+				t.Errorf("Safe(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 			if m := liveSpecial.FindString(got); m != "" {
-				t.Errorf("safe(%q) = %q still holds a live mention %q", tc.text, got, m)
+				t.Errorf("Safe(%q) = %q still holds a live mention %q", tc.text, got, m)
 			}
-			if again := safe(got); again != got {
+			if again := Safe(got); again != got {
 				t.Errorf("safe is not idempotent: %q then %q", got, again)
 			}
 		})
@@ -77,8 +77,8 @@ func TestSafeKeepsMentionsAndLinks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := safe(tc.text); got != tc.want {
-				t.Errorf("safe(%q) = %q, want %q", tc.text, got, tc.want)
+			if got := Safe(tc.text); got != tc.want {
+				t.Errorf("Safe(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
 	}
@@ -96,13 +96,13 @@ func TestEscapeRaw(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := escapeRaw(tc.text)
+			got := EscapeRaw(tc.text)
 			if got != tc.want {
-				t.Errorf("escapeRaw(%q) = %q, want %q", tc.text, got, tc.want)
+				t.Errorf("EscapeRaw(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 			// Raw text typed into a form never becomes a live mention.
-			if m := liveSpecial.FindString(safe(got)); m != "" && strings.Contains(m, "<") {
-				t.Errorf("safe(escapeRaw(%q)) = %q holds %q", tc.text, safe(got), m)
+			if m := liveSpecial.FindString(Safe(got)); m != "" && strings.Contains(m, "<") {
+				t.Errorf("Safe(EscapeRaw(%q)) = %q holds %q", tc.text, Safe(got), m)
 			}
 		})
 	}
@@ -125,12 +125,12 @@ func TestClip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := clip(tc.text, tc.n)
+			got := Clip(tc.text, tc.n)
 			if got != tc.want {
-				t.Errorf("clip(%q, %d) = %q, want %q", tc.text, tc.n, got, tc.want)
+				t.Errorf("Clip(%q, %d) = %q, want %q", tc.text, tc.n, got, tc.want)
 			}
 			if !utf8.ValidString(got) || utf8.RuneCountInString(got) > tc.n {
-				t.Errorf("clip(%q, %d) = %q is not valid text of at most %d characters", tc.text, tc.n, got, tc.n)
+				t.Errorf("Clip(%q, %d) = %q is not valid text of at most %d characters", tc.text, tc.n, got, tc.n)
 			}
 		})
 	}
@@ -159,8 +159,8 @@ func TestUserIDs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := userIDs(tc.text); !slices.Equal(got, tc.want) {
-				t.Errorf("userIDs(%q) = %q, want %q", tc.text, got, tc.want)
+			if got := UserIDs(tc.text); !slices.Equal(got, tc.want) {
+				t.Errorf("UserIDs(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
 	}

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -27,9 +26,13 @@ const (
 	TargetPagerDuty                       // pagerduty:<routing key>
 	TargetOpsgenie                        // opsgenie:<name of the env var holding the API key>
 	TargetWebhook                         // webhook:<http(s) URL>
+	TargetJSM                             // jsm:<name of the env var holding the API key>
 )
 
-var providerPrefix = map[TargetKind]string{TargetPagerDuty: "pagerduty:", TargetOpsgenie: "opsgenie:", TargetWebhook: "webhook:"}
+// providerPrefix is what makes a target a provider's. Whether the value
+// after it is valid is the provider's to say (paging/provider), through the
+// check given to ParsePolicies; this package knows only the shape.
+var providerPrefix = map[TargetKind]string{TargetPagerDuty: "pagerduty:", TargetOpsgenie: "opsgenie:", TargetWebhook: "webhook:", TargetJSM: "jsm:"}
 
 var (
 	policyNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
@@ -44,7 +47,7 @@ type Target string
 // Kind returns what the target is, or 0 when it is unrecognised. A provider
 // target's kind comes from its prefix alone: its value may still be invalid.
 func (t Target) Kind() TargetKind {
-	for _, k := range []TargetKind{TargetPagerDuty, TargetOpsgenie, TargetWebhook} {
+	for _, k := range []TargetKind{TargetPagerDuty, TargetOpsgenie, TargetWebhook, TargetJSM} {
 		if strings.HasPrefix(string(t), providerPrefix[k]) {
 			return k
 		}
@@ -58,7 +61,7 @@ func (t Target) Kind() TargetKind {
 	return 0
 }
 
-// Value returns the part after "pagerduty:", "opsgenie:" or "webhook:", or the id itself.
+// Value returns the part after "pagerduty:", "opsgenie:", "webhook:" or "jsm:", or the id itself.
 func (t Target) Value() string {
 	if p, ok := providerPrefix[t.Kind()]; ok {
 		return strings.TrimPrefix(string(t), p)
@@ -66,7 +69,7 @@ func (t Target) Value() string {
 	return string(t)
 }
 
-// Provider reports whether the target is paged through PagerDuty, Opsgenie or a webhook.
+// Provider reports whether the target is paged through PagerDuty, Opsgenie, JSM or a webhook.
 func (t Target) Provider() bool {
 	_, ok := providerPrefix[t.Kind()]
 	return ok
@@ -85,11 +88,11 @@ func (t Target) Redacted() string {
 		return v
 	case TargetPagerDuty:
 		return "pagerduty:" + abbreviate(v)
-	case TargetOpsgenie:
+	case TargetOpsgenie, TargetJSM:
 		if envNameRE.MatchString(v) {
 			return string(t)
 		}
-		return "opsgenie:" + abbreviate(v)
+		return providerPrefix[t.Kind()] + abbreviate(v)
 	case TargetWebhook:
 		u, err := url.Parse(v)
 		if err != nil || u.Scheme == "" || u.Host == "" {
@@ -212,14 +215,17 @@ var typeNames = strings.NewReplacer(
 	"into int", "into a whole number",
 )
 
+// CheckTarget says what is wrong with a provider target's value (nil: it is
+// usable). Each paging provider checks its own (paging/provider's
+// Set.Check); the message says what a valid one looks like and quotes no
+// secret.
+type CheckTarget func(target string) error
+
 // ParsePolicies reads and checks an escalation file. Every problem is
 // reported at once in an error matching ErrInvalidInput; no secret (a key, a
-// webhook path, an environment variable's value) appears in it. getenv (nil:
-// os.Getenv) looks up the environment variables opsgenie: targets name.
-func ParsePolicies(data []byte, getenv func(string) string) (*Policies, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+// webhook path, an environment variable's value) appears in it. check
+// validates provider targets' values; nil checks only their shape.
+func ParsePolicies(data []byte, check CheckTarget) (*Policies, error) {
 	var raw rawFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -239,7 +245,7 @@ func ParsePolicies(data []byte, getenv func(string) string) (*Policies, error) {
 	if err := dec.Decode(new(yaml.Node)); err != io.EOF {
 		return nil, fileError([]error{Problemf(ErrInvalidInput, "only one YAML document is allowed: remove the --- separator and put every policy under one policies:")})
 	}
-	v := &validator{getenv: getenv, seen: map[string]bool{}}
+	v := &validator{check: check, seen: map[string]bool{}}
 	ps := &Policies{SeverityDefaults: map[Severity]string{}}
 	var defined []string
 	for i, rp := range raw.Policies {
@@ -280,7 +286,7 @@ func ParsePolicies(data []byte, getenv func(string) string) (*Policies, error) {
 }
 
 // LoadPolicies reads the escalation file at path; with no path there are no policies.
-func LoadPolicies(path string, getenv func(string) string) (*Policies, error) {
+func LoadPolicies(path string, check CheckTarget) (*Policies, error) {
 	if path == "" {
 		return &Policies{}, nil
 	}
@@ -288,15 +294,15 @@ func LoadPolicies(path string, getenv func(string) string) (*Policies, error) {
 	if err != nil {
 		return nil, fmt.Errorf("escalation file: %w", err) // an *fs.PathError names the path
 	}
-	return ParsePolicies(data, getenv)
+	return ParsePolicies(data, check)
 }
 
 func fileError(errs []error) error { return fmt.Errorf("escalation file: %w", errors.Join(errs...)) }
 
 type validator struct {
-	getenv func(string) string
-	seen   map[string]bool // lowercased policy names
-	errs   []error
+	check CheckTarget
+	seen  map[string]bool // lowercased policy names
+	errs  []error
 }
 
 func (v *validator) addf(format string, args ...any) {
@@ -334,7 +340,7 @@ func (v *validator) policy(i int, rp rawPolicy) Policy {
 func (v *validator) level(label string, rl rawLevel) Level {
 	var l Level
 	if len(rl.Targets) == 0 {
-		v.addf("%s: targets are missing: list user ids (U…), user group ids (S…) or pagerduty:/opsgenie:/webhook: targets", label)
+		v.addf("%s: targets are missing: list user ids (U…), user group ids (S…) or pagerduty:/opsgenie:/webhook:/jsm: targets", label)
 	}
 	seen := map[Target]bool{}
 	for k, s := range rl.Targets {
@@ -362,30 +368,21 @@ func (v *validator) level(label string, rl rawLevel) Level {
 
 // target returns what is wrong with t, or "".
 func (v *validator) target(t Target) string {
-	val := t.Value()
 	switch t.Kind() {
 	case TargetUser, TargetGroup:
 		return ""
-	case TargetPagerDuty:
-		if val == "" || strings.ContainsFunc(val, unicode.IsSpace) {
-			return "the routing key is missing or has spaces: write pagerduty:<routing key>, the Integration Key of a PagerDuty Events API v2 integration"
+	case TargetPagerDuty, TargetOpsgenie, TargetWebhook, TargetJSM:
+		if v.check == nil {
+			return ""
 		}
-	case TargetOpsgenie:
-		if !envNameRE.MatchString(val) {
-			return "not an environment variable name: write opsgenie:<ENV_VAR>, the name of the variable holding the API key (e.g. opsgenie:OPSGENIE_API_KEY), not the key itself"
-		}
-		if v.getenv(val) == "" {
-			return fmt.Sprintf("the environment variable %s is not set: set it to the API key of an Opsgenie API integration", val)
-		}
-	case TargetWebhook:
-		if u, err := url.Parse(val); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "not an http(s) URL: write e.g. webhook:https://hooks.example.com/page"
+		if err := v.check(string(t)); err != nil {
+			return err.Error()
 		}
 	default:
 		if l := strings.ToLower(string(t)); strings.HasPrefix(l, "http:") || strings.HasPrefix(l, "https:") {
 			return "not a target: a URL needs the webhook: prefix, e.g. webhook:https://hooks.example.com/page"
 		}
-		return "not a target: use a user id such as U0123ABCD (not a name), a user group id such as S0456EFGH, pagerduty:<routing key>, opsgenie:<ENV_VAR holding the API key> or webhook:https://…"
+		return "not a target: use a user id such as U0123ABCD (not a name), a user group id such as S0456EFGH, pagerduty:<routing key>, opsgenie:<ENV_VAR holding the API key>, jsm:<ENV_VAR holding the API key> or webhook:https://…"
 	}
 	return ""
 }

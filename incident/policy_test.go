@@ -13,16 +13,18 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/paging/provider/builtin"
 )
 
 // secrets must never appear in an error: a routing key (and a part of one),
 // an environment variable's value, a webhook URL's path and query.
 var secrets = []string{"R0UTINGKEY", "INGKEY", "og-secret-value", "XXXXSECRET", "token="}
 
-// env is the injected environment: OPSGENIE_API_KEY is set, nothing else.
-func env(name string) string {
+// env checks provider targets as the bot does, with an injected
+// environment in which OPSGENIE_API_KEY is set, and nothing else.
+var env = builtin.Set(builtin.Options{Getenv: func(name string) string {
 	return map[string]string{"OPSGENIE_API_KEY": "og-secret-value"}[name]
-}
+}}).Check
 
 const fullFile = `
 policies:
@@ -127,7 +129,7 @@ func TestParsePoliciesErrors(t *testing.T) {
 		{"levels missing", "policies:\n  - name: platform\n",
 			[]string{`policy "platform": levels are missing: add at least one level with targets and a timeout`}},
 		{"targets missing", policy(ok + "      - timeout: 5m\n"),
-			[]string{`policy "platform" level 2: targets are missing: list user ids (U…), user group ids (S…) or pagerduty:/opsgenie:/webhook: targets`}},
+			[]string{`policy "platform" level 2: targets are missing: list user ids (U…), user group ids (S…) or pagerduty:/opsgenie:/webhook:/jsm: targets`}},
 		{"targets empty list", policy("      - targets: []\n        timeout: 5m\n"),
 			[]string{`policy "platform" level 1: targets are missing`}},
 		{"timeout missing", policy(ok + "      - targets: [U0123ABCD]\n"),
@@ -143,7 +145,7 @@ func TestParsePoliciesErrors(t *testing.T) {
 		{"repeat negative", "policies:\n  - name: platform\n    repeat: -1\n    levels:\n" + ok,
 			[]string{"repeat must be between 0 and 9 (got -1)"}},
 		{"a name, not a user id", target("bob"),
-			[]string{`policy "platform" level 1 target 2 ("bob"): not a target: use a user id such as U0123ABCD (not a name), a user group id such as S0456EFGH, pagerduty:<routing key>, opsgenie:<ENV_VAR holding the API key> or webhook:https://…`}},
+			[]string{`policy "platform" level 1 target 2 ("bob"): not a target: use a user id such as U0123ABCD (not a name), a user group id such as S0456EFGH, pagerduty:<routing key>, opsgenie:<ENV_VAR holding the API key>, jsm:<ENV_VAR holding the API key> or webhook:https://…`}},
 		{"lower-case user id", target("u0123abcd"),
 			[]string{`target 2 ("u0123abcd"): not a target`}},
 		{"user id too short", target("U012"),
@@ -313,7 +315,7 @@ func TestParsePoliciesEmpty(t *testing.T) {
 }
 
 func TestParsePoliciesNilGetenvReadsEnvironment(t *testing.T) {
-	_, err := incident.ParsePolicies([]byte(policy("      - targets: [\"opsgenie:INCIDENTBOT_TEST_UNSET_VARIABLE_3F9A\"]\n        timeout: 5m\n")), nil)
+	_, err := incident.ParsePolicies([]byte(policy("      - targets: [\"opsgenie:INCIDENTBOT_TEST_UNSET_VARIABLE_3F9A\"]\n        timeout: 5m\n")), builtin.Set(builtin.Options{}).Check)
 	if err == nil || !strings.Contains(err.Error(), "INCIDENTBOT_TEST_UNSET_VARIABLE_3F9A is not set") {
 		t.Errorf("err = %v, want the variable reported as not set", err)
 	}
@@ -478,7 +480,7 @@ func TestLoadPolicies(t *testing.T) {
 
 // anyEnv sets every environment variable, as a deployment would set those
 // the example names.
-func anyEnv(string) string { return "x" }
+var anyEnv = builtin.Set(builtin.Options{Getenv: func(string) string { return "x" }}).Check
 
 func TestExampleFileParses(t *testing.T) {
 	data, err := os.ReadFile("../deploy/escalation.example.yaml")

@@ -17,8 +17,12 @@ import (
 
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/handlers/comms"
+	"github.com/incidentbot/incidentbot/handlers/paging"
+	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/metrics"
+	"github.com/incidentbot/incidentbot/paging/provider/builtin"
 	"github.com/incidentbot/incidentbot/store"
 )
 
@@ -78,7 +82,8 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	policies, err := incident.LoadPolicies(cfg.EscalationFile, getenv)
+	providers := builtin.Set(builtin.Options{PagerDutyURL: cfg.PagerdutyURL, OpsgenieURL: cfg.OpsgenieURL, Getenv: getenv})
+	policies, err := incident.LoadPolicies(cfg.EscalationFile, providers.Check)
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("INCIDENTBOT_ESCALATION_FILE: %w", err)
@@ -91,20 +96,24 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	respond := func(ctx context.Context, url string, msg *slack.WebhookMessage) error {
 		return slack.PostWebhookCustomHTTPContext(ctx, url, httpClient, msg)
 	}
-	h := handlers.New(handlers.Config{
+	h, err := handlers.New(handlers.Config{
 		AnnounceChannel: cfg.AnnounceChannel,
 		TimelineEmojis:  cfg.TimelineEmoji,
 		ConfirmEmoji:    cfg.ConfirmEmoji,
 		TimelinePrefix:  cfg.TimelinePrefix,
-		FollowUpEmoji:   cfg.FollowupEmoji,
-		StatusChannel:   cfg.StatusChannel,
-		UpdateEvery:     cfg.UpdateEvery,
-		Policies:        policies,
-		// Providers get their own client: no redirects, and no Slack metrics.
-		Providers: &handlers.Providers{PagerDutyURL: cfg.PagerdutyURL, OpsgenieURL: cfg.OpsgenieURL,
-			Getenv: getenv},
-		ProviderGiveUp: deps.ProviderGiveUp,
-	}, db, api, respond, templates, clock.Now, log)
+	}, handlers.Deps{DB: db, API: api, Respond: respond, Templates: templates, Now: clock.Now, Log: log},
+		timeline.New(),
+		comms.New(comms.Config{StatusChannel: cfg.StatusChannel, UpdateEvery: cfg.UpdateEvery, FollowUpEmoji: cfg.FollowupEmoji}),
+		paging.New(paging.Config{
+			Policies: policies,
+			// Providers get their own client: no redirects, and no Slack metrics.
+			Providers:      providers,
+			ProviderGiveUp: deps.ProviderGiveUp,
+		}))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	socket := socketmode.New(api)
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
 	b.SetMetrics(m)

@@ -15,8 +15,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/incidentbot/incidentbot/bot"
-	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/internal/slackfake"
+	"github.com/incidentbot/incidentbot/report"
 )
 
 // cmdDemo starts a fake Slack workspace and the real bot in one process,
@@ -128,7 +128,7 @@ func runDemo(ctx context.Context, script []demoStep, outDir string, stdout io.Wr
 	if err := <-done; err != nil {
 		return "", err
 	}
-	path := filepath.Join(outDir, handlers.PostmortemFilename(1))
+	path := filepath.Join(outDir, report.Filename(1))
 	return path, os.WriteFile(path, doc, 0o644)
 }
 
@@ -160,7 +160,7 @@ func (d *demo) uploadedDraft() ([]byte, error) {
 		// The last upload is the newest draft (/incident postmortem
 		// regenerates it).
 		for _, f := range d.fake.Files() {
-			if f.Name == handlers.PostmortemFilename(1) {
+			if f.Name == report.Filename(1) {
 				doc = f.Content
 			}
 		}

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/internal/slackfake"
+	"github.com/incidentbot/incidentbot/report"
 	"github.com/incidentbot/incidentbot/store"
 )
 
@@ -84,7 +84,7 @@ func TestBackupOfLiveDatabaseRestoresToIdenticalExport(t *testing.T) {
 	tmpl := incident.MustLoadDefaults()
 	var live, restored []byte
 	h.view(func(tx *store.Tx) error {
-		doc, err := handlers.RenderPostmortem(tx, tmpl, 1, at)
+		doc, err := report.Postmortem(tx, tmpl, 1, at)
 		live = []byte(doc)
 		return err
 	})
@@ -94,7 +94,7 @@ func TestBackupOfLiveDatabaseRestoresToIdenticalExport(t *testing.T) {
 	}
 	defer db.Close()
 	if err := db.View(func(tx *store.Tx) error {
-		doc, err := handlers.RenderPostmortem(tx, tmpl, 1, at)
+		doc, err := report.Postmortem(tx, tmpl, 1, at)
 		restored = []byte(doc)
 		return err
 	}); err != nil {

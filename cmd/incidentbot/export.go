@@ -10,8 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/report"
 	"github.com/incidentbot/incidentbot/store"
 )
 
@@ -44,7 +44,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 	}
 	err = readDB(cfg, func(tx *store.Tx) error {
 		if *format == "json" {
-			rec, err := handlers.Record(tx, id)
+			rec, err := report.Load(tx, id)
 			if err != nil {
 				return err
 			}
@@ -52,7 +52,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 			enc.SetIndent("", "  ")
 			return enc.Encode(rec)
 		}
-		doc, err := handlers.RenderPostmortem(tx, incident.MustLoadDefaults(), id, time.Now())
+		doc, err := report.Postmortem(tx, incident.MustLoadDefaults(), id, time.Now())
 		if err != nil {
 			return err
 		}

@@ -4,10 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/paging/provider/builtin"
 )
 
 func init() {
@@ -15,7 +15,7 @@ func init() {
 		name string
 		run  func(Config) error
 	}{"escalation policies (INCIDENTBOT_ESCALATION_FILE)", func(cfg Config) error {
-		_, err := incident.LoadPolicies(cfg.EscalationFile, os.Getenv)
+		_, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{}).Check)
 		return err
 	}})
 }
@@ -35,7 +35,7 @@ func cmdPolicies(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	policies, err := incident.LoadPolicies(cfg.EscalationFile, os.Getenv)
+	policies, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{}).Check)
 	if err != nil {
 		fmt.Fprintf(stderr, "incidentbot: INCIDENTBOT_ESCALATION_FILE: %v\n", err)
 		return 1

@@ -25,7 +25,7 @@ severity_defaults:
 `
 
 func TestPrintPoliciesRedactsKeys(t *testing.T) {
-	p, err := incident.ParsePolicies([]byte(testPolicies), func(string) string { return "" })
+	p, err := incident.ParsePolicies([]byte(testPolicies), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

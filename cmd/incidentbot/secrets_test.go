@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/report"
 	"github.com/incidentbot/incidentbot/store"
 )
 
@@ -43,7 +43,7 @@ func (h *harness) policySecrets() {
 	if getenv == nil {
 		getenv = os.Getenv // as newApp
 	}
-	policies, err := incident.LoadPolicies(h.cfg.EscalationFile, getenv)
+	policies, err := incident.LoadPolicies(h.cfg.EscalationFile, nil) // shape only: the bot checked the values
 	if err != nil {
 		h.t.Fatalf("read the escalation file for its secrets: %v", err)
 	}
@@ -54,7 +54,7 @@ func (h *harness) policySecrets() {
 				switch t.Kind() {
 				case incident.TargetPagerDuty:
 					h.Secret(t.Value())
-				case incident.TargetOpsgenie:
+				case incident.TargetOpsgenie, incident.TargetJSM:
 					h.Secret(getenv(t.Value()))
 				case incident.TargetWebhook:
 					if u, err := url.Parse(t.Value()); err == nil {
@@ -183,7 +183,7 @@ func (h *harness) everythingWritten() []shownText {
 			for _, e := range entries {
 				add(fmt.Sprintf("timeline entry of INC-%d at %s", inc.ID, incident.FormatTime(e.At)), e.Text)
 			}
-			doc, err := handlers.RenderPostmortem(tx, templates, inc.ID, time.Now())
+			doc, err := report.Postmortem(tx, templates, inc.ID, time.Now())
 			if err != nil {
 				return err
 			}

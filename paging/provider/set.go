@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -111,18 +109,4 @@ func (s *Set) Redact(target string) string {
 		head += ":…"
 	}
 	return head
-}
-
-// Lane returns a stable id for the job lane of target, so that one
-// target's events go out in order: "provider:<scheme>:<12 hex digits>",
-// the digits from the SHA-256 of the whole target. Lanes are stored and
-// logged, so the lane never contains the target's value. A target of no
-// known scheme gets the scheme "unknown".
-func (s *Set) Lane(target string) string {
-	scheme := "unknown"
-	if p, _, ok := s.Lookup(target); ok {
-		scheme = p.Scheme()
-	}
-	sum := sha256.Sum256([]byte(target))
-	return "provider:" + scheme + ":" + hex.EncodeToString(sum[:])[:12]
 }

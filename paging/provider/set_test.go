@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -290,34 +289,10 @@ func TestSetCheckAndRedact(t *testing.T) {
 		if redacted != tt.redact {
 			t.Errorf("Redact(%q) = %q, want %q", tt.target, redacted, tt.redact)
 		}
-		texts := []string{redacted, s.Lane(tt.target)}
+		texts := []string{redacted}
 		if err != nil {
 			texts = append(texts, err.Error())
 		}
 		providertest.AssertNoSecret(t, []string{"R0UTINGKEY", "XXXXSECRET", "og-secret", "token="}, texts...)
-	}
-}
-
-func TestSetLane(t *testing.T) {
-	s := all(nil, "")
-	lane := regexp.MustCompile(`^provider:(pagerduty|opsgenie|webhook|jsm|unknown):[0-9a-f]{12}$`)
-	seen := map[string]string{}
-	for _, target := range []string{"pagerduty:R0UTINGKEY", "pagerduty:R0UTINGKEZ", "opsgenie:OPSGENIE_API_KEY",
-		"jsm:OPSGENIE_API_KEY", "webhook:https://hooks.example.com/SECRET", "bare", "sms:1"} {
-		l := s.Lane(target)
-		if !lane.MatchString(l) || l != s.Lane(target) {
-			t.Errorf("Lane(%q) = %q, want a stable provider:<scheme>:<12 hex>", target, l)
-		}
-		if other, dup := seen[l]; dup {
-			t.Errorf("Lane(%q) = Lane(%q) = %q", target, other, l)
-		}
-		seen[l] = target
-	}
-	// Pinned: lanes are stored with jobs, so they must not change between versions.
-	if got, want := s.Lane("pagerduty:R0UTINGKEY"), "provider:pagerduty:b01075beb093"; got != want {
-		t.Errorf("Lane = %q, want %q", got, want)
-	}
-	if !strings.HasPrefix(s.Lane("sms:1"), "provider:unknown:") {
-		t.Errorf("Lane of an unknown scheme = %q", s.Lane("sms:1"))
 	}
 }

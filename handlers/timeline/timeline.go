@@ -1,4 +1,4 @@
-package handlers
+package timeline
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/store"
 )
@@ -21,35 +21,35 @@ const timelinePage = 25
 // noteCommand adds a line to the timeline in the user's name: now, at the
 // mention's own time, or at a time given with --at (for reconstructing the
 // start of an outage after the fact).
-func (h *Handlers) noteCommand(r *request, args string) (string, error) {
-	inc, err := r.incidentIn()
+func (m *Module) noteCommand(r *handlers.Request, args string) (string, error) {
+	inc, err := r.IncidentIn()
 	if err != nil {
 		return "", err
 	}
-	at := r.now
-	if !r.at.IsZero() {
-		at = r.at
+	at := r.Now
+	if !r.At.IsZero() {
+		at = r.At
 	}
 	text := strings.TrimSpace(args)
 	backdated := false
-	if rest, ok := cutPrefixFold(text, "--at"); ok {
-		when, body, ok := incident.SplitWhen(strings.TrimSpace(rest), r.now)
+	if rest, ok := handlers.CutPrefixFold(text, "--at"); ok {
+		when, body, ok := incident.SplitWhen(strings.TrimSpace(rest), r.Now)
 		if !ok {
 			// Say why the leading word is not a time (SplitWhen cannot).
-			if _, err := incident.ParseWhen(firstWords(rest, 1), r.now); err != nil {
+			if _, err := incident.ParseWhen(firstWords(rest, 1), r.Now); err != nil {
 				return "", err
 			}
 			return "", incident.Invalid("After --at comes a time, then the note.",
-				fmt.Sprintf("Type e.g. %s note --at 10:28 Alerts fired", h.cfg.Command))
+				fmt.Sprintf("Type e.g. %s note --at 10:28 Alerts fired", m.command()))
 		}
 		at, text, backdated = when, strings.TrimSpace(body), true
 	}
 	if text == "" {
 		return "", incident.Invalid("The note is empty.",
-			fmt.Sprintf("Type e.g. %s note Rolled back the deploy, or %s note --at 10:28 Alerts fired", h.cfg.Command, h.cfg.Command))
+			fmt.Sprintf("Type e.g. %s note Rolled back the deploy, or %s note --at 10:28 Alerts fired", m.command(), m.command()))
 	}
-	if err := r.tx.AppendEntry(inc.ID, &incident.Entry{
-		At: at, Kind: incident.KindNote, Author: r.user, Text: text, RecordedAt: r.now,
+	if err := r.Tx.AppendEntry(inc.ID, &incident.Entry{
+		At: at, Kind: incident.KindNote, Author: r.User, Text: text, RecordedAt: r.Now,
 	}); err != nil {
 		return "", err
 	}
@@ -66,8 +66,8 @@ func firstWords(s string, n int) string {
 }
 
 // timelineCommand shows the timeline, a page at a time, with dates.
-func (h *Handlers) timelineCommand(r *request, args string) (string, error) {
-	inc, err := r.incidentIn()
+func (m *Module) timelineCommand(r *handlers.Request, args string) (string, error) {
+	inc, err := r.IncidentIn()
 	if err != nil {
 		return "", err
 	}
@@ -75,11 +75,11 @@ func (h *Handlers) timelineCommand(r *request, args string) (string, error) {
 	if a := strings.TrimSpace(args); a != "" {
 		page, err = strconv.Atoi(a)
 		if err != nil || page < 1 {
-			return "", incident.Invalid(fmt.Sprintf("%q is not a page number.", clip(a, 20)),
-				fmt.Sprintf("Type %s timeline 2 for the second page.", h.cfg.Command))
+			return "", incident.Invalid(fmt.Sprintf("%q is not a page number.", handlers.Clip(a, 20)),
+				fmt.Sprintf("Type %s timeline 2 for the second page.", m.command()))
 		}
 	}
-	entries, err := r.tx.Timeline(inc.ID)
+	entries, err := r.Tx.Timeline(inc.ID)
 	if err != nil {
 		return "", err
 	}
@@ -96,24 +96,24 @@ func (h *Handlers) timelineCommand(r *request, args string) (string, error) {
 	pages := (len(lines) + timelinePage - 1) / timelinePage
 	if page > pages {
 		return "", incident.Invalid(fmt.Sprintf("The timeline has %d page(s).", pages),
-			fmt.Sprintf("Type %s timeline %d for the last one.", h.cfg.Command, pages))
+			fmt.Sprintf("Type %s timeline %d for the last one.", m.command(), pages))
 	}
 	from := (page - 1) * timelinePage
 	shown := lines[from:min(from+timelinePage, len(lines))]
 	head := fmt.Sprintf("*%s timeline* (UTC), page %d of %d:", inc.Ref(), page, pages)
 	foot := ""
 	if page < pages {
-		foot = fmt.Sprintf("\nMore: `%s timeline %d`", h.cfg.Command, page+1)
+		foot = fmt.Sprintf("\nMore: `%s timeline %d`", m.command(), page+1)
 	}
 	return head + "\n" + strings.Join(shown, "\n") + foot, nil
 }
 
 func timelineLine(e incident.Entry) string {
-	text := safe(clip(e.Text, 500))
+	text := handlers.Safe(handlers.Clip(e.Text, 500))
 	if e.Pending {
 		text = "_(fetching the message…)_"
 	}
-	line := fmt.Sprintf("`%s` %s", e.At.UTC().Format("2006-01-02 15:04"), mention(e.Author))
+	line := fmt.Sprintf("`%s` %s", e.At.UTC().Format("2006-01-02 15:04"), handlers.Mention(e.Author))
 	if e.Kind == incident.KindEvent {
 		line = fmt.Sprintf("`%s` :robot_face:", e.At.UTC().Format("2006-01-02 15:04"))
 	}
@@ -134,8 +134,8 @@ type fetchJob struct {
 // runFetchMessage reads the pinned message (history, or the thread for a
 // reply), its author's name and its permalink, then fills in the entry and
 // confirms with a reaction. The reads are idempotent, so a retry is safe.
-func (h *Handlers) runFetchMessage(ctx context.Context, p fetchJob) (func(*store.Tx) error, error) {
-	msg, err := h.findMessage(ctx, p.Channel, p.TS)
+func (m *Module) runFetchMessage(ctx context.Context, p fetchJob) (func(*store.Tx) error, error) {
+	msg, err := m.h.FindMessage(ctx, p.Channel, p.TS)
 	if err != nil {
 		return nil, err
 	}
@@ -145,16 +145,16 @@ func (h *Handlers) runFetchMessage(ctx context.Context, p fetchJob) (func(*store
 	if msg != nil {
 		author = incident.User{ID: msg.User, Name: msg.Username}
 		if msg.User != "" {
-			if u, err := h.api.GetUserInfoContext(ctx, msg.User); err == nil {
-				author.Name = displayName(u)
-			} else if !isAPIError(err, "user_not_found") {
+			if u, err := m.h.API().GetUserInfoContext(ctx, msg.User); err == nil {
+				author.Name = handlers.DisplayName(u)
+			} else if !handlers.IsAPIError(err, "user_not_found") {
 				return nil, err
 			}
 		} else if msg.BotProfile != nil {
 			author = incident.User{ID: msg.BotID, Name: msg.BotProfile.Name}
 		}
-		link, err = h.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: p.Channel, Ts: p.TS})
-		if err != nil && !isAPIError(err, "message_not_found") {
+		link, err = m.h.API().GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: p.Channel, Ts: p.TS})
+		if err != nil && !handlers.IsAPIError(err, "message_not_found") {
 			return nil, err
 		}
 		for _, f := range msg.Files {
@@ -166,7 +166,7 @@ func (h *Handlers) runFetchMessage(ctx context.Context, p fetchJob) (func(*store
 		}
 	}
 	return func(tx *store.Tx) error {
-		entry, err := tx.EntryBySource(p.Incident, sourceKey(p.Channel, p.TS))
+		entry, err := tx.EntryBySource(p.Incident, handlers.SourceKey(p.Channel, p.TS))
 		if errors.Is(err, incident.ErrNotFound) {
 			return nil // unpinned while we fetched
 		}
@@ -186,55 +186,7 @@ func (h *Handlers) runFetchMessage(ctx context.Context, p fetchJob) (func(*store
 		if err := tx.PutEntry(p.Incident, entry); err != nil {
 			return err
 		}
-		r := &request{tx: tx, now: h.now()}
-		return r.react(p.Channel, p.TS, h.cfg.ConfirmEmoji, false)
+		r := m.h.NewRequest(tx)
+		return r.React(p.Channel, p.TS, m.h.Config().ConfirmEmoji, false)
 	}, nil
-}
-
-// findMessage returns the message at ts in channel, or nil if it is gone.
-// conversations.history holds top-level messages; a thread reply is only
-// found through conversations.replies, which accepts any ts in the thread.
-func (h *Handlers) findMessage(ctx context.Context, channel, ts string) (*slack.Message, error) {
-	hist, err := h.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
-		ChannelID: channel, Latest: ts, Oldest: ts, Inclusive: true, Limit: 1})
-	if err != nil {
-		if isAPIError(err, "channel_not_found", "not_in_channel") {
-			return nil, bot.Final(err)
-		}
-		return nil, err
-	}
-	for i := range hist.Messages {
-		if hist.Messages[i].Timestamp == ts {
-			return &hist.Messages[i], nil
-		}
-	}
-	cursor := ""
-	for {
-		msgs, more, next, err := h.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
-			ChannelID: channel, Timestamp: ts, Oldest: ts, Inclusive: true, Limit: 200, Cursor: cursor})
-		if isAPIError(err, "thread_not_found", "message_not_found") {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range msgs {
-			if msgs[i].Timestamp == ts {
-				return &msgs[i], nil
-			}
-		}
-		if !more || next == "" {
-			return nil, nil
-		}
-		cursor = next
-	}
-}
-
-func displayName(u *slack.User) string {
-	for _, n := range []string{u.Profile.DisplayName, u.RealName, u.Name} {
-		if n != "" {
-			return n
-		}
-	}
-	return u.ID
 }

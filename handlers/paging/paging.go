@@ -1,14 +1,15 @@
-package handlers
+package paging
 
 import (
 	"cmp"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
 
+	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
 )
 
@@ -19,7 +20,7 @@ import (
 // fires after an acknowledgement finds the escalation no longer active (or at
 // another step) and does nothing.
 
-// Job kinds and action ids of paging.
+// handlers.Job kinds and action ids of paging.
 const (
 	jobPageDM       = "page_dm"
 	jobPageGroup    = "page_group"
@@ -67,22 +68,6 @@ type providerJob struct {
 	By string `json:"by,omitempty"`
 }
 
-// pagingCommands are the paging commands.
-func (h *Handlers) pagingCommands() map[string]commandFunc {
-	return map[string]commandFunc{"page": h.pageCommand, "oncall": h.oncallCommand, "ack": h.ackCommand}
-}
-
-// pagingRunners are the paging job runners.
-func (h *Handlers) pagingRunners() map[string]runFunc {
-	return map[string]runFunc{
-		jobPageDM:       decoded(h.runPageDM),
-		jobPageGroup:    decoded(h.runPageGroup),
-		jobPageProvider: h.runPageProvider,
-		jobPageUpdateDM: decoded(h.runPageUpdateDM),
-		jobPageEscalate: decoded(h.runPageEscalate),
-	}
-}
-
 var (
 	groupMention = regexp.MustCompile(`^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$`)
 	userMention1 = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$`)
@@ -90,29 +75,29 @@ var (
 )
 
 // pageCommand handles "/incident page <policy|@user|@group…> [message]".
-func (h *Handlers) pageCommand(r *request, args string) (string, error) {
-	inc, err := r.incidentIn()
+func (m *Module) pageCommand(r *handlers.Request, args string) (string, error) {
+	inc, err := r.IncidentIn()
 	if err != nil {
 		return "", err
 	}
 	if !inc.Open() {
 		return "", incident.Problemf(incident.ErrResolved, "%s is resolved, so I page nobody for it", inc.Ref())
 	}
-	word, rest := nextWord(args)
+	word, rest := handlers.NextWord(args)
 	if word == "" {
-		return "", incident.Invalid("Whom should I page?", h.pageHint())
+		return "", incident.Invalid("Whom should I page?", m.pageHint())
 	}
-	if p, ok := h.cfg.Policies.Get(word); ok {
+	if p, ok := m.cfg.Policies.Get(word); ok {
 		// One escalation per policy at a time: a second would page the same
 		// people twice, and acknowledging one would not stop the other.
 		for _, e := range inc.ActiveEscalations() {
 			if e.Policy == p.Name {
 				return "", incident.Invalid(fmt.Sprintf("%s is already paging %s (level %d of %d, since %s).", inc.Ref(), p.Name,
 					e.Level+1, len(e.Levels), incident.FormatTime(e.Started)),
-					fmt.Sprintf("Wait for an acknowledgement, or page someone else now with %s page @someone.", h.cfg.Command))
+					fmt.Sprintf("Wait for an acknowledgement, or page someone else now with %s page @someone.", m.command()))
 			}
 		}
-		return "", h.startEscalation(r, inc, p.Name, p.Levels, p.Repeat, strings.TrimSpace(rest))
+		return "", m.startEscalation(r, inc, p.Name, p.Levels, p.Repeat, strings.TrimSpace(rest))
 	}
 	// People and groups, named at the start; the rest is the message.
 	var targets []incident.Target
@@ -123,14 +108,14 @@ func (h *Handlers) pageCommand(r *request, args string) (string, error) {
 		}
 		targets = appendTarget(targets, t)
 		args = rest
-		word, rest = nextWord(args)
+		word, rest = handlers.NextWord(args)
 	}
 	if len(targets) == 0 {
-		return "", incident.Invalid(fmt.Sprintf("%q is not a policy, a person or a user group.", safe(clip(word, 40))), h.pageHint())
+		return "", incident.Invalid(fmt.Sprintf("%q is not a policy, a person or a user group.", handlers.Safe(handlers.Clip(word, 40))), m.pageHint())
 	}
 	level := []incident.Level{{Targets: targets, Timeout: incident.DirectPageTimeout}}
 	// A direct page asks twice before it reports that nobody answered.
-	return "", h.startEscalation(r, inc, "", level, 1, strings.TrimSpace(args))
+	return "", m.startEscalation(r, inc, "", level, 1, strings.TrimSpace(args))
 }
 
 func directTarget(word string) (incident.Target, bool) {
@@ -156,19 +141,19 @@ func appendTarget(ts []incident.Target, t incident.Target) []incident.Target {
 	return append(ts, t)
 }
 
-func (h *Handlers) pageHint() string {
-	hint := fmt.Sprintf("Type %s page @ana Checkout is down, or %s page @platform-oncall", h.cfg.Command, h.cfg.Command)
-	if !h.cfg.Policies.Empty() {
+func (m *Module) pageHint() string {
+	hint := fmt.Sprintf("Type %s page @ana Checkout is down, or %s page @platform-oncall", m.command(), m.command())
+	if !m.cfg.Policies.Empty() {
 		hint = fmt.Sprintf("Type %s page %s Checkout is down, or %s page @ana. Policies: %s (%s oncall shows them)",
-			h.cfg.Command, h.cfg.Policies.List[0].Name, h.cfg.Command, strings.Join(h.policyNames(), ", "), h.cfg.Command)
+			m.command(), m.cfg.Policies.List[0].Name, m.command(), strings.Join(m.policyNames(), ", "), m.command())
 	}
 	return hint
 }
 
-func (h *Handlers) policyNames() []string {
+func (m *Module) policyNames() []string {
 	var names []string
-	if h.cfg.Policies != nil {
-		for _, p := range h.cfg.Policies.List {
+	if m.cfg.Policies != nil {
+		for _, p := range m.cfg.Policies.List {
 			names = append(names, p.Name)
 		}
 	}
@@ -176,34 +161,34 @@ func (h *Handlers) policyNames() []string {
 }
 
 // startEscalation begins an escalation and pages its first level.
-func (h *Handlers) startEscalation(r *request, inc *incident.Incident, policy string, levels []incident.Level, repeat int, message string) error {
-	e, err := inc.StartEscalation(policy, levels, repeat, r.user, message, r.now)
+func (m *Module) startEscalation(r *handlers.Request, inc *incident.Incident, policy string, levels []incident.Level, repeat int, message string) error {
+	e, err := inc.StartEscalation(policy, levels, repeat, r.User, message, r.Now)
 	if err != nil {
 		return err
 	}
-	return h.pageStep(r, inc, e)
+	return m.pageStep(r, inc, e)
 }
 
 // pageStep pages the targets of the escalation's current step, says so,
 // and sets the timer for the next one. It writes the incident.
-func (h *Handlers) pageStep(r *request, inc *incident.Incident, e *incident.Escalation) error {
+func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
 	var who []string
 	for _, t := range e.Targets() {
 		who = append(who, targetName(t))
 		switch t.Kind() {
 		case incident.TargetUser:
-			if p := e.AddPage(incident.Page{Target: t, User: incident.User{ID: string(t)}, At: r.now}); p != nil {
-				if err := r.enqueue("dm:"+string(t), jobPageDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
+			if p := e.AddPage(incident.Page{Target: t, User: incident.User{ID: string(t)}, At: r.Now}); p != nil {
+				if err := r.Enqueue(bot.DMLane(string(t)), jobPageDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
 					return err
 				}
 			}
 		case incident.TargetGroup:
-			if err := r.enqueue("group:"+string(t), jobPageGroup, groupJob{Incident: inc.ID, Escalation: e.ID, Step: e.Step, Group: string(t)}); err != nil {
+			if err := r.Enqueue(bot.GroupLane(string(t)), jobPageGroup, groupJob{Incident: inc.ID, Escalation: e.ID, Step: e.Step, Group: string(t)}); err != nil {
 				return err
 			}
 		default:
-			if p := e.AddPage(incident.Page{Target: t, At: r.now}); p != nil {
-				if err := r.enqueue("provider:"+t.Value(), jobPageProvider, providerJob{Incident: inc.ID, Escalation: e.ID,
+			if p := e.AddPage(incident.Page{Target: t, At: r.Now}); p != nil {
+				if err := r.Enqueue(bot.ProviderLane(string(t)), jobPageProvider, providerJob{Incident: inc.ID, Escalation: e.ID,
 					Page: p.ID, Target: string(t), Action: "trigger"}); err != nil {
 					return err
 				}
@@ -214,17 +199,17 @@ func (h *Handlers) pageStep(r *request, inc *incident.Incident, e *incident.Esca
 	if e.Round > 0 {
 		level += fmt.Sprintf(", repeat %d of %d", e.Round, e.Repeat)
 	}
-	text := fmt.Sprintf("Paging %s (%s): %s — by %s", e.Name(), level, strings.Join(who, ", "), mention(e.By))
+	text := fmt.Sprintf("Paging %s (%s): %s — by %s", e.Name(), level, strings.Join(who, ", "), handlers.Mention(e.By))
 	if e.Step > 0 {
 		text = fmt.Sprintf("Nobody acknowledged yet; paging %s (%s): %s", e.Name(), level, strings.Join(who, ", "))
 	}
 	if e.Message != "" && e.Step == 0 {
 		text += ": " + e.Message
 	}
-	if err := r.tx.PutIncident(inc); err != nil {
+	if err := r.Tx.PutIncident(inc); err != nil {
 		return err
 	}
-	if err := r.timelineEvent(inc, "paged", text); err != nil {
+	if err := r.TimelineEvent(inc, "paged", text); err != nil {
 		return err
 	}
 	next := "I page the next level"
@@ -234,13 +219,13 @@ func (h *Handlers) pageStep(r *request, inc *incident.Incident, e *incident.Esca
 			next = "I tell this channel that nobody answered"
 		}
 	}
-	post := fmt.Sprintf(":pager: %s. If nobody acknowledges within %s, %s.", safe(text), incident.FormatDuration(e.Levels[e.Level].Timeout), next)
-	if err := r.post(inc.ChannelID, post, nil); err != nil {
+	post := fmt.Sprintf(":pager: %s. If nobody acknowledges within %s, %s.", handlers.Safe(text), incident.FormatDuration(e.Levels[e.Level].Timeout), next)
+	if err := r.Post(inc.ChannelID, post, nil); err != nil {
 		return err
 	}
 	// Its own lane: a waiting timer must not hold up other jobs.
-	return r.tx.EnqueueJSON(fmt.Sprintf("escalate:%d:%d:%d", inc.ID, e.ID, e.Step), jobPageEscalate,
-		escalateJob{Incident: inc.ID, Escalation: e.ID, Step: e.Step}, r.now, e.Due)
+	return r.EnqueueAt(bot.EscalationLane(inc.ID, e.ID, e.Step), jobPageEscalate,
+		escalateJob{Incident: inc.ID, Escalation: e.ID, Step: e.Step}, e.Due)
 }
 
 // targetName shows a target in Slack without pinging a whole group.
@@ -256,38 +241,38 @@ func targetName(t incident.Target) string {
 
 // escalate moves an active escalation on: the next level, or, when none is
 // left, the news that nobody acknowledged. It writes the incident.
-func (h *Handlers) escalate(r *request, inc *incident.Incident, e *incident.Escalation) error {
-	if e.Advance(r.now) {
-		return h.pageStep(r, inc, e)
+func (m *Module) escalate(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
+	if e.Advance(r.Now) {
+		return m.pageStep(r, inc, e)
 	}
 	var tried []string
 	for _, p := range e.Tried() {
 		if p.User.ID != "" {
-			tried = append(tried, mention(p.User))
+			tried = append(tried, handlers.Mention(p.User))
 		} else {
 			tried = append(tried, targetName(p.Target))
 		}
 	}
 	text := fmt.Sprintf("Nobody acknowledged the %s after every level and repeat. Tried: %s", e.Name(), strings.Join(tried, ", "))
-	if err := r.tx.PutIncident(inc); err != nil {
+	if err := r.Tx.PutIncident(inc); err != nil {
 		return err
 	}
-	if err := r.timelineEvent(inc, "page_unanswered", text); err != nil {
+	if err := r.TimelineEvent(inc, "page_unanswered", text); err != nil {
 		return err
 	}
-	return r.post(inc.ChannelID, fmt.Sprintf(":warning: %s. Page someone else with `%s page @someone`; a late Acknowledge still counts.",
-		text, h.cfg.Command), nil)
+	return r.Post(inc.ChannelID, fmt.Sprintf(":warning: %s. Page someone else with `%s page @someone`; a late Acknowledge still counts.",
+		text, m.command()), nil)
 }
 
 // pagingAction handles a click on a page DM's Acknowledge or Decline.
-func (h *Handlers) pagingAction(r *request, _ slack.InteractionCallback, a *slack.BlockAction) error {
-	parts := strings.Split(a.Value, ":")
-	if len(parts) != 3 {
+func (m *Module) pagingAction(r *handlers.Request, _ slack.InteractionCallback, a *slack.BlockAction) error {
+	id, ids, err := handlers.ParseValue(a.Value, 2)
+	if err != nil {
+		m.h.Log().Warn().Err(err).Str("action", a.ActionID).Msg("ignored a button with a malformed value")
 		return nil // not ours: a malformed value changes nothing
 	}
-	id, _ := strconv.ParseInt(parts[0], 10, 64)
-	escID, _ := strconv.Atoi(parts[1])
-	inc, err := r.tx.Incident(id)
+	escID := ids[0]
+	inc, err := r.Tx.Incident(id)
 	if err != nil {
 		return nil
 	}
@@ -297,67 +282,67 @@ func (h *Handlers) pagingAction(r *request, _ slack.InteractionCallback, a *slac
 	}
 	switch a.ActionID {
 	case actionPageAck:
-		return h.acknowledge(r, inc, e)
+		return m.acknowledge(r, inc, e)
 	case actionPageDecl:
-		return h.decline(r, inc, e)
+		return m.decline(r, inc, e)
 	}
 	return nil
 }
 
-// acknowledge stops an escalation because r.user is on it.
-func (h *Handlers) acknowledge(r *request, inc *incident.Incident, e *incident.Escalation) error {
+// acknowledge stops an escalation because r.User is on it.
+func (m *Module) acknowledge(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
 	// A resolved incident takes no acknowledgement, even of paging that ran out.
-	if !inc.Open() || !e.Acknowledge(r.user, r.now) {
-		return h.pageEnded(r, inc, e)
+	if !inc.Open() || !e.Acknowledge(r.User, r.Now) {
+		return m.pageEnded(r, inc, e)
 	}
 	if inc.Times.Acknowledged.IsZero() {
-		inc.Times.Acknowledged = r.now
+		inc.Times.Acknowledged = r.Now
 	}
-	text := fmt.Sprintf("Page acknowledged by %s (%s, %s after paging)", mention(r.user), e.Name(),
-		incident.FormatDuration(r.now.Sub(e.Started)))
+	text := fmt.Sprintf("Page acknowledged by %s (%s, %s after paging)", handlers.Mention(r.User), e.Name(),
+		incident.FormatDuration(r.Now.Sub(e.Started)))
 	// The summary and topic show nothing of paging: no refresh needed.
-	if err := r.tx.PutIncident(inc); err != nil {
+	if err := r.Tx.PutIncident(inc); err != nil {
 		return err
 	}
-	if err := r.timelineEvent(inc, "acknowledged", text); err != nil {
+	if err := r.TimelineEvent(inc, "acknowledged", text); err != nil {
 		return err
 	}
-	if err := r.enqueue(inc.ChannelID, jobInvite, inviteJob{Channel: inc.ChannelID, Users: []string{r.user.ID}}); err != nil {
+	if err := r.Invite(inc.ChannelID, r.User.ID); err != nil {
 		return err
 	}
-	if err := r.post(inc.ChannelID, ":white_check_mark: "+text+". Paging stopped.", nil); err != nil {
+	if err := r.Post(inc.ChannelID, ":white_check_mark: "+text+". Paging stopped.", nil); err != nil {
 		return err
 	}
-	return h.settlePages(r, inc, e, "acknowledge")
+	return m.settlePages(r, inc, e, "acknowledge")
 }
 
 // pageEnded tells someone who answered a page that it no longer waits for
 // an answer, and where the incident is.
-func (h *Handlers) pageEnded(r *request, inc *incident.Incident, e *incident.Escalation) error {
+func (m *Module) pageEnded(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
 	text := fmt.Sprintf("%s's page was already acknowledged by %s at %s. The incident channel: %s",
-		inc.Ref(), mention(e.AckedBy), incident.FormatTime(e.AckedAt), channelLink(inc))
+		inc.Ref(), handlers.Mention(e.AckedBy), incident.FormatTime(e.AckedAt), handlers.ChannelLink(inc))
 	if e.State != incident.EscalationAcknowledged {
-		text = fmt.Sprintf("Paging for %s had stopped (%s). The incident channel: %s", inc.Ref(), inc.Status.Title(), channelLink(inc))
+		text = fmt.Sprintf("Paging for %s had stopped (%s). The incident channel: %s", inc.Ref(), inc.Status.Title(), handlers.ChannelLink(inc))
 	}
-	return r.enqueue("user:"+r.user.ID, jobEphemeral, ephemeralJob{Channel: r.channel, User: r.user.ID, Text: text})
+	return r.Ephemeral(r.Channel, r.User.ID, text, "")
 }
 
-// decline records r.user's decline and, if theirs was the current level,
+// decline records r.User's decline and, if theirs was the current level,
 // moves on at once.
-func (h *Handlers) decline(r *request, inc *incident.Incident, e *incident.Escalation) error {
+func (m *Module) decline(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
 	if !inc.Open() || e.State == incident.EscalationAcknowledged || e.State == incident.EscalationCancelled {
-		return h.pageEnded(r, inc, e) // nothing is waiting for this answer any more
+		return m.pageEnded(r, inc, e) // nothing is waiting for this answer any more
 	}
-	moveOn := e.Decline(r.user)
-	if err := r.tx.PutIncident(inc); err != nil {
+	moveOn := e.Decline(r.User)
+	if err := r.Tx.PutIncident(inc); err != nil {
 		return err
 	}
-	if err := r.timelineEvent(inc, "declined", fmt.Sprintf("%s declined the page (%s)", mention(r.user), e.Name())); err != nil {
+	if err := r.TimelineEvent(inc, "declined", fmt.Sprintf("%s declined the page (%s)", handlers.Mention(r.User), e.Name())); err != nil {
 		return err
 	}
 	for _, p := range e.Pages {
-		if p.User.ID == r.user.ID {
-			if err := r.enqueue("dm:"+p.User.ID, jobPageUpdateDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
+		if p.User.ID == r.User.ID {
+			if err := r.Enqueue(bot.DMLane(p.User.ID), jobPageUpdateDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
 				return err
 			}
 		}
@@ -365,26 +350,26 @@ func (h *Handlers) decline(r *request, inc *incident.Incident, e *incident.Escal
 	if !moveOn {
 		return nil
 	}
-	if err := r.post(inc.ChannelID, fmt.Sprintf(":no_entry: %s declined the page; moving on now.", mention(r.user)), nil); err != nil {
+	if err := r.Post(inc.ChannelID, fmt.Sprintf(":no_entry: %s declined the page; moving on now.", handlers.Mention(r.User)), nil); err != nil {
 		return err
 	}
-	return h.escalate(r, inc, e)
+	return m.escalate(r, inc, e)
 }
 
 // settlePages updates every page DM of an escalation that ended and tells
 // its providers (acknowledge or resolve).
-func (h *Handlers) settlePages(r *request, inc *incident.Incident, e *incident.Escalation, action string) error {
+func (m *Module) settlePages(r *handlers.Request, inc *incident.Incident, e *incident.Escalation, action string) error {
 	told := map[incident.Target]bool{}
 	for _, p := range e.Pages {
 		switch {
 		case p.User.ID != "" && p.TS != "":
-			if err := r.enqueue("dm:"+p.User.ID, jobPageUpdateDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
+			if err := r.Enqueue(bot.DMLane(p.User.ID), jobPageUpdateDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
 				return err
 			}
 		case p.Target.Provider() && !told[p.Target] && p.State != incident.PageFailed && p.State != incident.PageSkipped:
 			told[p.Target] = true
-			if err := r.enqueue("provider:"+p.Target.Value(), jobPageProvider, providerJob{Incident: inc.ID, Escalation: e.ID,
-				Target: string(p.Target), Action: action, By: cmp.Or(r.user.Name, r.user.ID)}); err != nil {
+			if err := r.Enqueue(bot.ProviderLane(string(p.Target)), jobPageProvider, providerJob{Incident: inc.ID, Escalation: e.ID,
+				Target: string(p.Target), Action: action, By: cmp.Or(r.User.Name, r.User.ID)}); err != nil {
 				return err
 			}
 		}
@@ -394,15 +379,15 @@ func (h *Handlers) settlePages(r *request, inc *incident.Incident, e *incident.E
 
 // stopPaging ends an incident's escalations when it is resolved, and
 // resolves what the providers were told. The caller writes the incident.
-func (h *Handlers) stopPaging(r *request, inc *incident.Incident) error {
+func (m *Module) stopPaging(r *handlers.Request, inc *incident.Incident) error {
 	for i := range inc.Escalations {
 		e := &inc.Escalations[i]
-		if e.Cancel(r.now) {
-			if err := r.timelineEvent(inc, "paging_stopped", fmt.Sprintf("Paging (%s) stopped: the incident is resolved", e.Name())); err != nil {
+		if e.Cancel(r.Now) {
+			if err := r.TimelineEvent(inc, "paging_stopped", fmt.Sprintf("Paging (%s) stopped: the incident is resolved", e.Name())); err != nil {
 				return err
 			}
 		}
-		if err := h.settlePages(r, inc, e, "resolve"); err != nil {
+		if err := m.settlePages(r, inc, e, "resolve"); err != nil {
 			return err
 		}
 	}
@@ -411,38 +396,38 @@ func (h *Handlers) stopPaging(r *request, inc *incident.Incident) error {
 
 // autoPage pages the policy mapped to the incident's severity, once per
 // policy, when the incident is declared or upgraded to that severity.
-func (h *Handlers) autoPage(r *request, inc *incident.Incident) error {
-	p, ok := h.cfg.Policies.ForSeverity(inc.Severity)
+func (m *Module) autoPage(r *handlers.Request, inc *incident.Incident) error {
+	p, ok := m.cfg.Policies.ForSeverity(inc.Severity)
 	if !ok || !inc.Open() || inc.Escalated(p.Name) || inc.ChannelID == "" {
 		return nil
 	}
-	by := r.user
+	by := r.User
 	if by.ID == "" {
 		by = inc.DeclaredBy
 	}
-	saved := r.user
-	r.user = by
-	defer func() { r.user = saved }()
+	saved := r.User
+	r.User = by
+	defer func() { r.User = saved }()
 	msg := fmt.Sprintf("%s incidents page %s automatically", inc.Severity.Label(), p.Name)
-	return h.startEscalation(r, inc, p.Name, p.Levels, p.Repeat, msg)
+	return m.startEscalation(r, inc, p.Name, p.Levels, p.Repeat, msg)
 }
 
 // oncallCommand shows the escalation policies.
-func (h *Handlers) oncallCommand(_ *request, _ string) (string, error) {
-	if h.cfg.Policies.Empty() {
-		return fmt.Sprintf("No escalation policies are configured (INCIDENTBOT_ESCALATION_FILE). You can still page people directly: `%s page @ana`.", h.cfg.Command), nil
+func (m *Module) oncallCommand(_ *handlers.Request, _ string) (string, error) {
+	if m.cfg.Policies.Empty() {
+		return fmt.Sprintf("No escalation policies are configured (INCIDENTBOT_ESCALATION_FILE). You can still page people directly: `%s page @ana`.", m.command()), nil
 	}
-	lines := []string{"*Escalation policies* — page one with `" + h.cfg.Command + " page <policy> [message]`:"}
+	lines := []string{"*Escalation policies* — page one with `" + m.command() + " page <policy> [message]`:"}
 	auto := map[string][]string{}
 	for _, s := range incident.Severities {
-		if p, ok := h.cfg.Policies.ForSeverity(s); ok {
+		if p, ok := m.cfg.Policies.ForSeverity(s); ok {
 			auto[p.Name] = append(auto[p.Name], s.Label())
 		}
 	}
-	for _, p := range h.cfg.Policies.List {
+	for _, p := range m.cfg.Policies.List {
 		line := "• *" + p.Name + "*"
 		if p.Description != "" {
-			line += " — " + safe(p.Description)
+			line += " — " + handlers.Safe(p.Description)
 		}
 		for i, l := range p.Levels {
 			var who []string
@@ -464,8 +449,8 @@ func (h *Handlers) oncallCommand(_ *request, _ string) (string, error) {
 
 // ackCommand acknowledges the incident's active escalations: for someone
 // reached through PagerDuty or a phone, who has no DM button to press.
-func (h *Handlers) ackCommand(r *request, _ string) (string, error) {
-	inc, err := r.incidentIn()
+func (m *Module) ackCommand(r *handlers.Request, _ string) (string, error) {
+	inc, err := r.IncidentIn()
 	if err != nil {
 		return "", err
 	}
@@ -480,7 +465,7 @@ func (h *Handlers) ackCommand(r *request, _ string) (string, error) {
 		return fmt.Sprintf("Nothing to acknowledge: no page of %s is waiting for an answer.", inc.Ref()), nil
 	}
 	for _, e := range waiting {
-		if err := h.acknowledge(r, inc, e); err != nil {
+		if err := m.acknowledge(r, inc, e); err != nil {
 			return "", err
 		}
 	}

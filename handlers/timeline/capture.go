@@ -1,0 +1,155 @@
+// Package timeline is the incident's timeline: messages pinned with a
+// reaction (:pushpin:), lines that start with the timeline prefix ("TL:"),
+// notes typed with /incident note (also backdated), their edits and
+// deletions, and /incident timeline to read it back.
+package timeline
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Job kinds of the timeline. Persisted in the outbox: never rename one.
+const jobFetchMessage = "fetch_message"
+
+// Module is the timeline capability.
+type Module struct{ h *handlers.Handlers }
+
+// New returns the timeline module; the emojis and prefix it captures with
+// come from the core configuration (they also appear in the summary).
+func New() *Module { return &Module{} }
+
+// Name implements handlers.Module.
+func (m *Module) Name() string { return "timeline" }
+
+// Register implements handlers.Module.
+func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
+	m.h = h
+	reg.Command(handlers.Command{Name: "note", Usage: "note [--at 10:28] <text>", Help: "add to the timeline (times in UTC)", Run: m.noteCommand})
+	reg.Command(handlers.Command{Name: "timeline", Usage: "timeline [page]", Help: "show the timeline", Run: m.timelineCommand})
+	reg.Job(handlers.Job{Kind: jobFetchMessage, Describe: "read a message for the timeline", Run: handlers.Decoded(m.runFetchMessage)})
+	for _, emoji := range h.Config().TimelineEmojis {
+		reg.Reaction(emoji, m.reaction)
+	}
+	reg.Message(m.message)
+}
+
+func (m *Module) command() string { return m.h.Config().Command }
+
+// reaction adds a message to the timeline when someone reacts with a
+// timeline emoji, and takes it off when the last such reaction goes.
+func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handlers.Reaction) error {
+	tx := r.Tx
+	source := handlers.SourceKey(ev.Channel, ev.TS)
+	pinner := r.User.ID + ":" + ev.Emoji
+	entry, err := tx.EntryBySource(inc.ID, source)
+	if err != nil && !errors.Is(err, incident.ErrNotFound) {
+		return err
+	}
+	switch {
+	case ev.Added && entry != nil:
+		if !entry.Pin(pinner) {
+			return nil
+		}
+		return tx.PutEntry(inc.ID, entry)
+	case ev.Added:
+		entry = &incident.Entry{
+			At: handlers.TsTime(ev.TS, r.Now), Kind: incident.KindMessage, Author: incident.User{ID: ev.ItemUser},
+			Source: source, PinnedBy: []string{pinner}, Pending: true, RecordedAt: r.Now,
+		}
+		if err := tx.AppendEntry(inc.ID, entry); err != nil {
+			return err
+		}
+		// The event carries no text: fetch the message (off the ack path).
+		return r.Enqueue(bot.IncidentLane(inc.ID), jobFetchMessage, fetchJob{Incident: inc.ID, Channel: ev.Channel, TS: ev.TS})
+	case entry == nil:
+		return nil
+	case entry.Unpin(pinner) || entry.Kind != incident.KindMessage:
+		// Still pinned by someone, or a TL: note, which is on the timeline
+		// by its own prefix rather than by anyone's reaction.
+		return tx.PutEntry(inc.ID, entry)
+	}
+	if err := tx.DeleteEntry(inc.ID, entry); err != nil {
+		return err
+	}
+	return r.React(ev.Channel, ev.TS, m.h.Config().ConfirmEmoji, true)
+}
+
+// message follows edits and deletions of captured messages, and puts
+// messages that start with the timeline prefix ("TL:") on the timeline.
+func (m *Module) message(r *handlers.Request, msg handlers.Message) error {
+	switch msg.SubType {
+	case "message_changed":
+		return m.messageChanged(r, msg.Channel, msg.TS, msg.Text)
+	case "message_deleted":
+		return m.messageDeleted(r, msg.Channel, msg.TS)
+	}
+	prefix := m.h.Config().TimelinePrefix
+	text, ok := handlers.CutPrefixFold(strings.TrimSpace(msg.Text), prefix)
+	if !ok {
+		return nil
+	}
+	inc, err := handlers.IncidentOf(r.Tx, msg.Channel)
+	if inc == nil || err != nil {
+		return err
+	}
+	if strings.TrimSpace(text) == "" {
+		return r.Ephemeral(msg.Channel, msg.User,
+			fmt.Sprintf(":warning: `%s` needs the text to put on the timeline after it, e.g. `%s cache flushed`.", prefix, prefix), msg.ThreadTS)
+	}
+	if err := r.Tx.AppendEntry(inc.ID, &incident.Entry{
+		At: handlers.TsTime(msg.TS, r.Now), Kind: incident.KindNote, Author: r.User, Text: strings.TrimSpace(text),
+		Source: handlers.SourceKey(msg.Channel, msg.TS), RecordedAt: r.Now,
+	}); err != nil {
+		return err
+	}
+	return r.React(msg.Channel, msg.TS, m.h.Config().ConfirmEmoji, false)
+}
+
+func (m *Module) messageChanged(r *handlers.Request, channel, ts, text string) error {
+	inc, err := handlers.IncidentOf(r.Tx, channel)
+	if inc == nil || err != nil {
+		return err
+	}
+	entry, err := r.Tx.EntryBySource(inc.ID, handlers.SourceKey(channel, ts))
+	if errors.Is(err, incident.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if entry.Kind == incident.KindNote {
+		if t, ok := handlers.CutPrefixFold(strings.TrimSpace(text), m.h.Config().TimelinePrefix); ok {
+			text = strings.TrimSpace(t)
+		}
+	}
+	if entry.Pending {
+		entry.Text = text // the fetch will bring the same text
+		return r.Tx.PutEntry(inc.ID, entry)
+	}
+	if !entry.Edit(r.Now, text) {
+		return nil
+	}
+	return r.Tx.PutEntry(inc.ID, entry)
+}
+
+func (m *Module) messageDeleted(r *handlers.Request, channel, ts string) error {
+	inc, err := handlers.IncidentOf(r.Tx, channel)
+	if inc == nil || err != nil {
+		return err
+	}
+	entry, err := r.Tx.EntryBySource(inc.ID, handlers.SourceKey(channel, ts))
+	if errors.Is(err, incident.ErrNotFound) || entry != nil && entry.Deleted {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	entry.Deleted = true
+	return r.Tx.PutEntry(inc.ID, entry)
+}
