@@ -2,338 +2,121 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"reflect"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/incidentbot/incidentbot/internal/config"
 )
 
-// Distinctive fake tokens: none may ever appear in an error.
-const (
-	fakeAppToken  = "xapp-1-A0FAKEAPP-000-c0ffeec0ffeec0ffee"
-	fakeBotToken  = "xoxb-0000-FAKEBOT-d00dd00dd00dd00d"
-	fakeUserToken = "xoxp-0000-FAKEUSER-beefbeefbeefbeef"
-	fakeRefresh   = "xoxe-1-FAKEREFRESH-feedfeedfeedfeed"
-	fakeGarbage   = "hunter2-FAKEGARBAGE-0badc0de0badc0de"
-)
+// The configuration itself (Load, Validate, the table) is tested in
+// internal/config; these tests run the subcommands that use it, each with
+// its own environment.
 
-// validConfig is a configuration that passes Validate, as loadConfig would
-// return it with the defaults.
-func validConfig() Config {
-	return Config{
-		AppToken:      fakeAppToken,
-		BotToken:      fakeBotToken,
-		SlackApiURL:   "https://slack.com/api/",
-		DB:            "incidentbot.db",
-		TimelineEmoji: []string{"pushpin"},
-		HTTPAddr:      "127.0.0.1:8080",
-		LogFormat:     "json",
-		LogLevel:      "info",
-	}
-}
-
-func TestValidateDefaults(t *testing.T) {
-	c := validConfig()
-	warnings, err := c.Validate(true)
-	if err != nil || len(warnings) != 0 {
-		t.Fatalf("Validate(valid config) = %v, %v", warnings, err)
-	}
-	if !reflect.DeepEqual(c, validConfig()) {
-		t.Errorf("Validate changed a valid config: %+v", c)
-	}
-}
-
-func TestValidateTokens(t *testing.T) {
-	secrets := []string{fakeAppToken, fakeBotToken, fakeUserToken, fakeRefresh, fakeGarbage,
-		"FAKEAPP", "FAKEBOT", "FAKEUSER", "FAKEREFRESH", "FAKEGARBAGE", "c0ffee", "d00d", "beef", "feed", "0badc0de"}
-	tests := []struct {
-		name     string
-		app, bot string
-		// Every part must be in the error.
-		want []string
-	}{
-		{"app token missing", "", fakeBotToken, []string{"SLACK_APP_TOKEN", "not set", "xapp-"}},
-		{"bot token missing", fakeAppToken, "", []string{"SLACK_BOT_TOKEN", "not set", "xoxb-"}},
-		{"both missing", "", "", []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "xapp-", "xoxb-"}},
-		{"app token blank", "  \n", fakeBotToken, []string{"SLACK_APP_TOKEN", "xapp-"}},
-		{"app token with spaces", " " + fakeAppToken + " ", fakeBotToken, []string{"SLACK_APP_TOKEN", "spaces"}},
-		{"bot token with a newline", fakeAppToken, fakeBotToken + "\n", []string{"SLACK_BOT_TOKEN", "newline"}},
-		{"bot token in the app token", fakeBotToken, fakeBotToken, []string{"SLACK_APP_TOKEN", "bot token", "xapp-"}},
-		{"app token in the bot token", fakeAppToken, fakeAppToken, []string{"SLACK_BOT_TOKEN", "app-level token", "xoxb-"}},
-		{"tokens swapped", fakeBotToken, fakeAppToken, []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "xapp-", "xoxb-"}},
-		{"user token as bot token", fakeAppToken, fakeUserToken, []string{"SLACK_BOT_TOKEN", "user token", "xoxb-"}},
-		{"refresh token as bot token", fakeAppToken, fakeRefresh, []string{"SLACK_BOT_TOKEN", "refresh token", "xoxb-"}},
-		{"garbage app token", fakeGarbage, fakeBotToken, []string{"SLACK_APP_TOKEN", "does not look like a Slack token", "xapp-"}},
-		{"garbage bot token", fakeAppToken, fakeGarbage, []string{"SLACK_BOT_TOKEN", "does not look like a Slack token", "xoxb-"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := validConfig()
-			c.AppToken, c.BotToken = tc.app, tc.bot
-			_, err := c.Validate(true)
-			if err == nil {
-				t.Fatal("Validate accepted bad tokens")
-			}
-			msg := err.Error()
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error does not say %q:\n%s", w, msg)
-				}
-			}
-			for _, s := range secrets {
-				if strings.Contains(msg, s) {
-					t.Errorf("error repeats part of a token (%q):\n%s", s, msg)
-				}
-			}
-		})
-	}
-}
-
-func TestValidateWithoutTokens(t *testing.T) {
-	c := validConfig()
-	c.AppToken, c.BotToken = "", fakeGarbage
-	if _, err := c.Validate(false); err != nil {
-		t.Errorf("Validate(false) checked the tokens: %v", err)
-	}
-}
-
-func TestValidateFixes(t *testing.T) {
-	tests := []struct {
-		name    string
-		change  func(*Config)
-		check   func(Config) bool
-		warning string // part of the one warning expected; "" for none
-	}{
-		{"API URL without trailing slash", func(c *Config) { c.SlackApiURL = "http://127.0.0.1:9000/api" },
-			func(c Config) bool { return c.SlackApiURL == "http://127.0.0.1:9000/api/" }, "INCIDENTBOT_SLACK_API_URL"},
-		{"API URL with spaces", func(c *Config) { c.SlackApiURL = " https://slack.com/api/ " },
-			func(c Config) bool { return c.SlackApiURL == "https://slack.com/api/" }, ""},
-		{"timeline emoji normalised", func(c *Config) { c.TimelineEmoji = []string{":pushpin:", " Round_Pushpin"} },
-			func(c Config) bool { return reflect.DeepEqual(c.TimelineEmoji, []string{"pushpin", "round_pushpin"}) }, ""},
-		{"no timeline emoji: pushpin", func(c *Config) { c.TimelineEmoji = []string{" ", "::"} },
-			func(c Config) bool { return reflect.DeepEqual(c.TimelineEmoji, []string{"pushpin"}) }, ""},
-		{"emoji with + and -", func(c *Config) { c.TimelineEmoji = []string{"+1", "white-check-mark"} },
-			func(c Config) bool { return reflect.DeepEqual(c.TimelineEmoji, []string{"+1", "white-check-mark"}) }, ""},
-		{"announce channel id", func(c *Config) { c.AnnounceChannel = " C0123ABCD " },
-			func(c Config) bool { return c.AnnounceChannel == "C0123ABCD" }, ""},
-		{"private announce channel id", func(c *Config) { c.AnnounceChannel = "G0123ABCD" },
-			func(c Config) bool { return c.AnnounceChannel == "G0123ABCD" }, ""},
-		{"no announce channel", func(c *Config) { c.AnnounceChannel = "" },
-			func(c Config) bool { return c.AnnounceChannel == "" }, ""},
-		{"HTTP disabled", func(c *Config) { c.HTTPAddr = "" }, func(c Config) bool { return c.HTTPAddr == "" }, ""},
-		{"HTTP port only", func(c *Config) { c.HTTPAddr = ":8080" }, func(c Config) bool { return c.HTTPAddr == ":8080" }, ""},
-		{"HTTP IPv6", func(c *Config) { c.HTTPAddr = "[::1]:8080" }, func(Config) bool { return true }, ""},
-		{"console log format, any case", func(c *Config) { c.LogFormat = " Console " },
-			func(c Config) bool { return c.LogFormat == "console" }, ""},
-		{"log level in capitals", func(c *Config) { c.LogLevel = "WARN" }, func(Config) bool { return true }, ""},
-		{"debug log level", func(c *Config) { c.LogLevel = "debug" }, func(Config) bool { return true }, ""},
-		{"error log level", func(c *Config) { c.LogLevel = "error" }, func(Config) bool { return true }, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := validConfig()
-			tc.change(&c)
-			warnings, err := c.Validate(true)
-			if err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-			if !tc.check(c) {
-				t.Errorf("after Validate: %+v", c)
-			}
-			switch {
-			case tc.warning == "" && len(warnings) > 0:
-				t.Errorf("unexpected warnings %q", warnings)
-			case tc.warning != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], tc.warning)):
-				t.Errorf("warnings %q, want one about %s", warnings, tc.warning)
-			}
-		})
-	}
-}
-
-func TestValidateRefuses(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(*Config)
-		want   []string
-	}{
-		{"API URL not http", func(c *Config) { c.SlackApiURL = "ftp://slack.com/api/" }, []string{"INCIDENTBOT_SLACK_API_URL", "http(s)", "ftp://"}},
-		{"API URL without host", func(c *Config) { c.SlackApiURL = "https://" }, []string{"INCIDENTBOT_SLACK_API_URL"}},
-		{"API URL empty", func(c *Config) { c.SlackApiURL = "" }, []string{"INCIDENTBOT_SLACK_API_URL"}},
-		{"API URL a host name", func(c *Config) { c.SlackApiURL = "slack.com/api/" }, []string{"INCIDENTBOT_SLACK_API_URL"}},
-		{"DB empty", func(c *Config) { c.DB = "  " }, []string{"INCIDENTBOT_DB"}},
-		{"announce channel name", func(c *Config) { c.AnnounceChannel = "#incidents" }, []string{"INCIDENTBOT_ANNOUNCE_CHANNEL", "C0123ABCD", "#incidents", "channel's details"}},
-		{"announce channel without #", func(c *Config) { c.AnnounceChannel = "incidents" }, []string{"INCIDENTBOT_ANNOUNCE_CHANNEL"}},
-		{"announce user id", func(c *Config) { c.AnnounceChannel = "U0123ABCD" }, []string{"INCIDENTBOT_ANNOUNCE_CHANNEL"}},
-		{"bad emoji", func(c *Config) { c.TimelineEmoji = []string{"pushpin", "bad emoji!"} }, []string{"INCIDENTBOT_TIMELINE_EMOJI", "bad emoji!"}},
-		{"HTTP addr nonsense", func(c *Config) { c.HTTPAddr = "nonsense" }, []string{"INCIDENTBOT_HTTP_ADDR", "nonsense", ":8080"}},
-		{"HTTP addr without port", func(c *Config) { c.HTTPAddr = "localhost:" }, []string{"INCIDENTBOT_HTTP_ADDR"}},
-		{"log format", func(c *Config) { c.LogFormat = "text" }, []string{"INCIDENTBOT_LOG_FORMAT", "json or console", "text"}},
-		{"log level", func(c *Config) { c.LogLevel = "verbose" }, []string{"INCIDENTBOT_LOG_LEVEL", "verbose"}},
-		{"log level empty", func(c *Config) { c.LogLevel = "" }, []string{"INCIDENTBOT_LOG_LEVEL"}},
-		{"PagerDuty URL without scheme", func(c *Config) { c.PagerdutyURL = "events.pagerduty.com" }, []string{"INCIDENTBOT_PAGERDUTY_URL", "https://events.pagerduty.com"}},
-		{"Opsgenie URL not http", func(c *Config) { c.OpsgenieURL = "ftp://api.opsgenie.com" }, []string{"INCIDENTBOT_OPSGENIE_URL", "ftp://"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := validConfig()
-			tc.change(&c)
-			_, err := c.Validate(false)
-			if err == nil {
-				t.Fatalf("Validate accepted %+v", c)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
-		})
-	}
-}
-
-// TestValidateReportsEverything checks every problem is reported at once,
-// one per line, so one run shows all there is to fix.
-func TestValidateReportsEverything(t *testing.T) {
-	c := Config{AppToken: fakeBotToken, SlackApiURL: "nope", AnnounceChannel: "#incidents",
-		TimelineEmoji: []string{"bad emoji!"}, HTTPAddr: "nonsense", LogFormat: "xml", LogLevel: "loud"}
-	_, err := c.Validate(true)
-	if err == nil {
-		t.Fatal("Validate accepted a config with every value wrong")
-	}
-	lines := strings.Split(err.Error(), "\n")
-	vars := []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "INCIDENTBOT_SLACK_API_URL", "INCIDENTBOT_DB",
-		"INCIDENTBOT_ANNOUNCE_CHANNEL", "INCIDENTBOT_TIMELINE_EMOJI", "INCIDENTBOT_HTTP_ADDR",
-		"INCIDENTBOT_LOG_FORMAT", "INCIDENTBOT_LOG_LEVEL"}
-	if len(lines) != len(vars) {
-		t.Errorf("%d problems reported, want %d:\n%s", len(lines), len(vars), err)
-	}
-	for _, v := range vars {
-		if !strings.Contains(err.Error(), v) {
-			t.Errorf("no problem reported for %s:\n%s", v, err)
-		}
-	}
-}
-
-// setenv sets every configuration variable (both spellings of the tokens)
-// for the test, unsetting those not given, whatever the environment holds.
-func setenv(t *testing.T, vars map[string]string) {
+// command runs `incidentbot args…` with env as the whole environment.
+func command(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	all := []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "INCIDENTBOT_SLACK_APP_TOKEN", "INCIDENTBOT_SLACK_BOT_TOKEN",
-		"INCIDENTBOT_SLACK_API_URL", "INCIDENTBOT_DB", "INCIDENTBOT_ANNOUNCE_CHANNEL", "INCIDENTBOT_TIMELINE_EMOJI",
-		"INCIDENTBOT_HTTP_ADDR", "INCIDENTBOT_LOG_FORMAT", "INCIDENTBOT_LOG_LEVEL", "DB", "HTTP_ADDR"}
-	for _, k := range all {
-		t.Setenv(k, "") // restored when the test ends
-		if v, ok := vars[k]; ok {
-			t.Setenv(k, v)
-		} else {
-			os.Unsetenv(k)
-		}
+	var out, errOut bytes.Buffer
+	code = runCommand(args, &out, &errOut, config.MapEnv(env))
+	return code, out.String(), errOut.String()
+}
+
+// offlineEnv is an environment for the offline subcommands: a database in a
+// fresh directory, and no HTTP endpoint to ask for a snapshot.
+func offlineEnv(t *testing.T) map[string]string {
+	return map[string]string{"INCIDENTBOT_DB": filepath.Join(t.TempDir(), "incidentbot.db"), "INCIDENTBOT_HTTP_ADDR": ""}
+}
+
+func TestConfigCommand(t *testing.T) {
+	code, out, _ := command(t, nil, "config")
+	if code != 0 || !strings.HasPrefix(out, "VARIABLE") || !strings.Contains(out, "INCIDENTBOT_TEMPLATES_DIR") {
+		t.Errorf("incidentbot config = %d:\n%s", code, out)
 	}
 }
 
-func TestLoadConfig(t *testing.T) {
+// TestMisuseExitsTwo: an unknown subcommand, flag or argument exits 2 with
+// the usage, whatever the subcommand.
+func TestMisuseExitsTwo(t *testing.T) {
+	for _, args := range [][]string{{"nonsense"}, {"check", "--nope"}, {"check", "extra"}, {"config", "-x"},
+		{"list", "extra"}, {"policies", "--verbose"}, {"export"}, {"export", "--format", "pdf", "INC-1"}, {"export", "banana"}} {
+		if code, _, stderr := command(t, offlineEnv(t), args...); code != 2 || stderr == "" {
+			t.Errorf("incidentbot %s = %d (stderr %q), want 2 and a message", strings.Join(args, " "), code, stderr)
+		}
+	}
+	if code, out, _ := command(t, nil, "help"); code != 0 || !strings.Contains(out, "incidentbot check") {
+		t.Errorf("incidentbot help = %d:\n%s", code, out)
+	}
+}
+
+// authServer answers auth.test for the bot token the test expects.
+func authServer(t *testing.T, botToken string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/api/auth.test" || r.PostFormValue("token") != botToken {
+			_, _ = w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true,"user_id":"U0BOT0001","user":"incidentbot"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/api/"
+}
+
+func TestCheckCommand(t *testing.T) {
+	const app, bot = "xapp-1-A0TEST-1-abc", "xoxb-1-TEST-abc"
+	escalation := filepath.Join("..", "..", "deploy", "escalation.example.yaml")
 	tests := []struct {
-		name string
-		env  map[string]string
-		want func(Config) bool
+		name  string
+		env   map[string]string
+		code  int
+		lines []string // each must be a line of the output
+		fail  []string // when code is 1: each is part of the output, which has a FAIL line
 	}{
-		{"defaults", map[string]string{}, func(c Config) bool {
-			return c.SlackApiURL == "https://slack.com/api/" && c.DB == "incidentbot.db" && c.HTTPAddr == "127.0.0.1:8080" &&
-				c.LogFormat == "json" && c.LogLevel == "info" && reflect.DeepEqual(c.TimelineEmoji, []string{"pushpin"}) &&
-				c.AppToken == "" && c.BotToken == "" && c.AnnounceChannel == ""
-		}},
-		{"unprefixed tokens", map[string]string{"SLACK_APP_TOKEN": fakeAppToken, "SLACK_BOT_TOKEN": fakeBotToken},
-			func(c Config) bool { return c.AppToken == fakeAppToken && c.BotToken == fakeBotToken }},
-		{"prefixed tokens", map[string]string{"INCIDENTBOT_SLACK_APP_TOKEN": fakeAppToken, "INCIDENTBOT_SLACK_BOT_TOKEN": fakeBotToken},
-			func(c Config) bool { return c.AppToken == fakeAppToken && c.BotToken == fakeBotToken }},
-		{"unprefixed DB and HTTP_ADDR are not read", map[string]string{"DB": "/elsewhere.db", "HTTP_ADDR": ":9999"},
-			func(c Config) bool { return c.DB == "incidentbot.db" && c.HTTPAddr == "127.0.0.1:8080" }},
-		{"every variable", map[string]string{
-			"INCIDENTBOT_SLACK_API_URL": "http://127.0.0.1:9000/api/", "INCIDENTBOT_DB": "/var/lib/incidentbot/x.db",
-			"INCIDENTBOT_ANNOUNCE_CHANNEL": "C0123ABCD", "INCIDENTBOT_TIMELINE_EMOJI": ":pushpin:, Round_Pushpin",
-			"INCIDENTBOT_HTTP_ADDR": "", "INCIDENTBOT_LOG_FORMAT": "console", "INCIDENTBOT_LOG_LEVEL": "debug"},
-			func(c Config) bool {
-				return c.SlackApiURL == "http://127.0.0.1:9000/api/" && c.DB == "/var/lib/incidentbot/x.db" &&
-					c.AnnounceChannel == "C0123ABCD" && c.HTTPAddr == "" && c.LogFormat == "console" && c.LogLevel == "debug" &&
-					reflect.DeepEqual(c.TimelineEmoji, []string{":pushpin:", " Round_Pushpin"})
-			}},
+		{"no tokens", map[string]string{}, 0, []string{"ok   configuration", "ok   templates",
+			"skip Slack auth.test: SLACK_APP_TOKEN and SLACK_BOT_TOKEN are not set"}, nil},
+		{"tokens", map[string]string{"SLACK_APP_TOKEN": app, "SLACK_BOT_TOKEN": bot}, 0,
+			[]string{"ok   configuration", "ok   Slack accepts SLACK_BOT_TOKEN (auth.test)"}, nil},
+		{"wrong bot token", map[string]string{"SLACK_APP_TOKEN": app, "SLACK_BOT_TOKEN": "xoxb-1-OTHER-abc"}, 1,
+			[]string{"FAIL Slack accepts SLACK_BOT_TOKEN (auth.test): SLACK_BOT_TOKEN: invalid_auth"}, nil},
+		// A token variable set to nothing (an empty Secret key) is a
+		// mistake, not "no tokens": it fails instead of skipping auth.test.
+		{"empty bot token", map[string]string{"SLACK_BOT_TOKEN": ""}, 1, nil,
+			[]string{"FAIL configuration: ", "SLACK_BOT_TOKEN is not set (or is empty)"}},
+		{"escalation file, Opsgenie key unset", map[string]string{"INCIDENTBOT_ESCALATION_FILE": escalation}, 1, nil,
+			[]string{"FAIL escalation policies (INCIDENTBOT_ESCALATION_FILE): escalation file: policy \"platform\" level 2", "OPSGENIE_API_KEY is not set"}},
+		// The key is read from the environment check was given.
+		{"escalation file, Opsgenie key set", map[string]string{"INCIDENTBOT_ESCALATION_FILE": escalation, "OPSGENIE_API_KEY": "k"}, 0,
+			[]string{"ok   escalation policies (INCIDENTBOT_ESCALATION_FILE)"}, nil},
+		{"missing templates directory", map[string]string{"INCIDENTBOT_TEMPLATES_DIR": filepath.Join(t.TempDir(), "nope")}, 1, nil,
+			[]string{"FAIL configuration: INCIDENTBOT_TEMPLATES_DIR must be an existing directory"}},
+		{"unreadable duration", map[string]string{"INCIDENTBOT_UPDATE_EVERY": "soon"}, 1, nil, []string{"FAIL configuration: INCIDENTBOT_UPDATE_EVERY", "30m"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			setenv(t, tc.env)
-			c, err := loadConfig()
-			if err != nil {
-				t.Fatal(err)
+			env := offlineEnv(t)
+			env["INCIDENTBOT_SLACK_API_URL"] = authServer(t, bot)
+			for k, v := range tc.env {
+				env[k] = v
 			}
-			if !tc.want(c) {
-				t.Errorf("loadConfig() = %+v", c)
+			code, out, _ := command(t, env, "check")
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d:\n%s", code, tc.code, out)
 			}
-		})
-	}
-}
-
-// TestLoadConfigThenValidate reads the prefixed bot token and the emoji list
-// from the environment and checks they pass Validate as an operator would
-// write them.
-func TestLoadConfigThenValidate(t *testing.T) {
-	setenv(t, map[string]string{"SLACK_APP_TOKEN": fakeAppToken, "INCIDENTBOT_SLACK_BOT_TOKEN": fakeBotToken,
-		"INCIDENTBOT_TIMELINE_EMOJI": ":pushpin:, Round_Pushpin"})
-	c, err := loadConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Validate(true); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
-	if !reflect.DeepEqual(c.TimelineEmoji, []string{"pushpin", "round_pushpin"}) {
-		t.Errorf("timeline emoji %q, want [pushpin round_pushpin]", c.TimelineEmoji)
-	}
-}
-
-func TestPrintConfigTable(t *testing.T) {
-	var b bytes.Buffer
-	if err := printConfigTable(&b); err != nil {
-		t.Fatal(err)
-	}
-	rows := map[string][]string{} // variable → the rest of its row
-	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n")[1:] {
-		f := strings.Fields(line)
-		rows[f[0]] = f[1:]
-	}
-	tests := []struct {
-		variable, def, required string
-	}{
-		{"SLACK_APP_TOKEN", "-", "run"},
-		{"SLACK_BOT_TOKEN", "-", "run"},
-		{"INCIDENTBOT_SLACK_API_URL", "https://slack.com/api/", "no"},
-		{"INCIDENTBOT_DB", "incidentbot.db", "no"},
-		{"INCIDENTBOT_ANNOUNCE_CHANNEL", "-", "no"},
-		{"INCIDENTBOT_TIMELINE_EMOJI", "pushpin", "no"},
-		{"INCIDENTBOT_HTTP_ADDR", "127.0.0.1:8080", "no"},
-		{"INCIDENTBOT_LOG_FORMAT", "json", "no"},
-		{"INCIDENTBOT_LOG_LEVEL", "info", "no"},
-		{"INCIDENTBOT_CONFIRM_EMOJI", "white_check_mark", "no"},
-		{"INCIDENTBOT_TIMELINE_PREFIX", "TL:", "no"},
-		{"INCIDENTBOT_STATUS_CHANNEL", "-", "no"},
-		{"INCIDENTBOT_UPDATE_EVERY", "30m", "no"},
-		{"INCIDENTBOT_FOLLOWUP_EMOJI", "memo", "no"},
-		{"INCIDENTBOT_TEMPLATES_DIR", "-", "no"},
-		{"INCIDENTBOT_RESPONDERS", "-", "no"},
-		{"INCIDENTBOT_ESCALATION_FILE", "-", "no"},
-		{"INCIDENTBOT_PAGERDUTY_URL", "https://events.pagerduty.com", "no"},
-		{"INCIDENTBOT_OPSGENIE_URL", "https://api.opsgenie.com", "no"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.variable, func(t *testing.T) {
-			row, ok := rows[tc.variable]
-			if !ok {
-				t.Fatalf("%s is not listed:\n%s", tc.variable, b.String())
+			for _, want := range tc.lines {
+				if !strings.Contains("\n"+out, "\n"+want+"\n") {
+					t.Errorf("no line %q:\n%s", want, out)
+				}
 			}
-			if len(row) < 3 || row[0] != tc.def || row[1] != tc.required {
-				t.Errorf("%s: %q, want default %q, required %q and a description", tc.variable, row, tc.def, tc.required)
+			for _, want := range tc.fail {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if tc.code != 0 && !strings.Contains(out, "FAIL ") {
+				t.Errorf("no FAIL line:\n%s", out)
 			}
 		})
-	}
-	if n := reflect.TypeFor[Config]().NumField(); len(rows) != n || len(tests) != n {
-		t.Errorf("the table lists %d variables and this test checks %d; Config has %d fields:\n%s", len(rows), len(tests), n, b.String())
 	}
 }

@@ -7,17 +7,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/internal/config"
 	"github.com/incidentbot/incidentbot/report"
 	"github.com/incidentbot/incidentbot/store"
 )
 
 // cmdExport prints an incident's postmortem draft (or its whole record as
 // JSON) from the database, with no Slack involved.
-func cmdExport(args []string, stdout, stderr io.Writer) int {
+func cmdExport(args []string, stdout, stderr io.Writer, env config.Lookup) int {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "md", "md for the postmortem draft in Markdown, json for the whole incident record")
@@ -38,7 +38,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "incidentbot export: %v\n", err)
 		return 2
 	}
-	cfg, code := configFor(stderr, false)
+	cfg, code := configFrom(env, stderr, false)
 	if code >= 0 {
 		return code
 	}
@@ -61,66 +61,6 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "incidentbot export: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-// cmdList prints one line per incident.
-func cmdList(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, "Usage: incidentbot list\n") }
-	if _, code := parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	cfg, code := configFor(stderr, false)
-	if code >= 0 {
-		return code
-	}
-	err := readDB(cfg, func(tx *store.Tx) error {
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tTITLE\tCHANNEL\tDECLARED")
-		n := 0
-		err := tx.EachIncident(func(inc *incident.Incident) error {
-			n++
-			channel := "-"
-			if inc.ChannelName != "" {
-				channel = "#" + inc.ChannelName
-			}
-			title := incident.Markdown(inc.Title, nil)
-			if r := []rune(title); len(r) > 60 {
-				title = string(r[:59]) + "…"
-			}
-			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", inc.Ref(), inc.Status, inc.Severity.Label(),
-				title, channel, incident.FormatTime(inc.Times.Declared))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			fmt.Fprintln(stderr, "No incidents in", cfg.DB)
-		}
-		return tw.Flush()
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "incidentbot list: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-// cmdConfig prints the configuration table.
-func cmdConfig(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, "Usage: incidentbot config\n") }
-	if _, code := parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	if err := printConfigTable(stdout); err != nil {
-		fmt.Fprintf(stderr, "incidentbot config: %v\n", err)
 		return 1
 	}
 	return 0

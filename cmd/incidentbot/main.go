@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/incidentbot/incidentbot/internal/config"
 )
 
 const usage = `incidentbot — a Slack incident-response bot (Socket Mode, state in bbolt).
@@ -28,9 +30,16 @@ func main() {
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// realMain runs a subcommand and returns the exit code: 0 ok, 1 failed,
-// 2 misused (unknown subcommand or flag).
+// realMain runs a subcommand with the process environment and returns the
+// exit code: 0 ok, 1 failed, 2 misused (unknown subcommand or flag).
 func realMain(args []string, stdout, stderr io.Writer) int {
+	return runCommand(args, stdout, stderr, os.LookupEnv)
+}
+
+// runCommand is realMain with the environment given. The offline
+// subcommands read their configuration from env; run, demo and backup read
+// the process environment themselves.
+func runCommand(args []string, stdout, stderr io.Writer, env config.Lookup) int {
 	sub := "run"
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
@@ -41,17 +50,17 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	case "demo":
 		return cmdDemo(args, stdout, stderr)
 	case "export":
-		return cmdExport(args, stdout, stderr)
+		return cmdExport(args, stdout, stderr, env)
 	case "list":
-		return cmdList(args, stdout, stderr)
+		return cmdList(args, stdout, stderr, env)
 	case "config":
 		return cmdConfig(args, stdout, stderr)
 	case "backup":
 		return cmdBackup(args, stdout, stderr)
 	case "check":
-		return cmdCheck(args, stdout, stderr)
+		return cmdCheck(args, stdout, stderr, env)
 	case "policies":
-		return cmdPolicies(args, stdout, stderr)
+		return cmdPolicies(args, stdout, stderr, env)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0

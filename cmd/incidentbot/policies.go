@@ -7,22 +7,13 @@ import (
 	"strings"
 
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/internal/config"
 	"github.com/incidentbot/incidentbot/paging/provider/builtin"
 )
 
-func init() {
-	extraChecks = append(extraChecks, struct {
-		name string
-		run  func(Config) error
-	}{"escalation policies (INCIDENTBOT_ESCALATION_FILE)", func(cfg Config) error {
-		_, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{}).Check)
-		return err
-	}})
-}
-
 // cmdPolicies prints the escalation policies as the bot will load them, so
 // an operator can read a change before restarting the bot.
-func cmdPolicies(args []string, stdout, stderr io.Writer) int {
+func cmdPolicies(args []string, stdout, stderr io.Writer, env config.Lookup) int {
 	fs := flag.NewFlagSet("policies", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -31,11 +22,11 @@ func cmdPolicies(args []string, stdout, stderr io.Writer) int {
 	if _, code := parseFlags(fs, args, 0); code >= 0 {
 		return code
 	}
-	cfg, code := configFor(stderr, false)
+	cfg, code := configFrom(env, stderr, false)
 	if code >= 0 {
 		return code
 	}
-	policies, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{}).Check)
+	policies, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{Getenv: env.Getenv}).Check)
 	if err != nil {
 		fmt.Fprintf(stderr, "incidentbot: INCIDENTBOT_ESCALATION_FILE: %v\n", err)
 		return 1

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 )
 
@@ -46,25 +45,6 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	log.Info().Msg("incidentbot stopped cleanly")
 	return 0
-}
-
-// configFor loads and validates the configuration, printing what is wrong.
-// It returns -1 to go on, or an exit code.
-func configFor(stderr io.Writer, needTokens bool) (Config, int) {
-	cfg, err := loadConfig()
-	if err == nil {
-		var warnings []string
-		warnings, err = cfg.Validate(needTokens)
-		for _, w := range warnings {
-			fmt.Fprintf(stderr, "incidentbot: warning: %s\n", w)
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "incidentbot: the configuration is not valid:\n  - %s\nRun 'incidentbot config' to see every variable.\n",
-			strings.ReplaceAll(err.Error(), "\n", "\n  - "))
-		return cfg, 1
-	}
-	return cfg, -1
 }
 
 // parseFlags parses flags that may come before or after positional

@@ -1,0 +1,151 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+var (
+	channelIDPattern = regexp.MustCompile(`^[CG][A-Z0-9]{6,}$`)
+	emojiPattern     = regexp.MustCompile(`^[a-z0-9_+'-]+$`)
+	responderPattern = regexp.MustCompile(`^[UWS][A-Z0-9]{6,}$`)
+)
+
+// Validate checks the configuration for a subcommand and normalises it. It
+// reports every problem at once, each naming the variable and what a valid
+// value looks like; it never repeats a token's value. Warnings are fixes it
+// made that the operator should know about.
+func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if needTokens {
+		if msg := checkToken(c.AppToken, "xapp-", "SLACK_APP_TOKEN",
+			"the app-level token from Basic Information → App-Level Tokens, with the connections:write scope"); msg != "" {
+			bad("%s", msg)
+		}
+		if msg := checkToken(c.BotToken, "xoxb-", "SLACK_BOT_TOKEN",
+			"the Bot User OAuth Token from OAuth & Permissions, after installing the app"); msg != "" {
+			bad("%s", msg)
+		}
+	}
+
+	c.SlackApiURL = strings.TrimSpace(c.SlackApiURL)
+	if u, err := url.Parse(c.SlackApiURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("INCIDENTBOT_SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (got %q)", c.SlackApiURL)
+	} else if !strings.HasSuffix(c.SlackApiURL, "/") {
+		c.SlackApiURL += "/"
+		warnings = append(warnings, "INCIDENTBOT_SLACK_API_URL did not end in /; using "+c.SlackApiURL)
+	}
+
+	if strings.TrimSpace(c.DB) == "" {
+		bad("INCIDENTBOT_DB must name a database file, e.g. /var/lib/incidentbot/incidentbot.db")
+	}
+
+	c.AnnounceChannel = strings.TrimSpace(c.AnnounceChannel)
+	if c.AnnounceChannel != "" && !channelIDPattern.MatchString(c.AnnounceChannel) {
+		bad("INCIDENTBOT_ANNOUNCE_CHANNEL must be a channel id such as C0123ABCD, not a name (got %q): in Slack, open the channel's details and copy the id at the bottom", c.AnnounceChannel)
+	}
+
+	var emojis []string
+	for _, e := range c.TimelineEmoji {
+		e = strings.Trim(strings.TrimSpace(strings.ToLower(e)), ":")
+		switch {
+		case e == "":
+			continue
+		case !emojiPattern.MatchString(e):
+			bad("INCIDENTBOT_TIMELINE_EMOJI must be reaction names such as pushpin or pushpin,round_pushpin (got %q)", e)
+		default:
+			emojis = append(emojis, e)
+		}
+	}
+	if len(emojis) == 0 {
+		emojis = []string{"pushpin"}
+	}
+	c.TimelineEmoji = emojis
+
+	c.StatusChannel = strings.TrimSpace(c.StatusChannel)
+	if c.StatusChannel != "" && !channelIDPattern.MatchString(c.StatusChannel) {
+		bad("INCIDENTBOT_STATUS_CHANNEL must be a channel id such as C0123ABCD, not a name (got %q)", c.StatusChannel)
+	}
+	if c.UpdateEvery < 0 || c.UpdateEvery > 0 && c.UpdateEvery < time.Minute {
+		bad("INCIDENTBOT_UPDATE_EVERY must be a duration of at least 1m such as 30m, or 0 to disable (got %s)", c.UpdateEvery)
+	}
+	c.FollowupEmoji = strings.Trim(strings.TrimSpace(strings.ToLower(c.FollowupEmoji)), ":")
+	if c.FollowupEmoji != "" && !emojiPattern.MatchString(c.FollowupEmoji) {
+		bad("INCIDENTBOT_FOLLOWUP_EMOJI must be a reaction name such as memo (got %q)", c.FollowupEmoji)
+	}
+	if c.TemplatesDir != "" {
+		if st, err := os.Stat(c.TemplatesDir); err != nil || !st.IsDir() {
+			bad("INCIDENTBOT_TEMPLATES_DIR must be an existing directory (got %q); leave it empty for the built-in templates", c.TemplatesDir)
+		}
+	}
+	c.ConfirmEmoji = strings.Trim(strings.TrimSpace(strings.ToLower(c.ConfirmEmoji)), ":")
+	if c.ConfirmEmoji != "" && !emojiPattern.MatchString(c.ConfirmEmoji) {
+		bad("INCIDENTBOT_CONFIRM_EMOJI must be a reaction name such as white_check_mark (got %q)", c.ConfirmEmoji)
+	}
+	var responders []string
+	for _, id := range c.Responders {
+		id = strings.TrimSpace(id)
+		switch {
+		case id == "":
+		case !responderPattern.MatchString(id):
+			bad("INCIDENTBOT_RESPONDERS must be user ids (U0123ABCD) or user group ids (S0123ABCD), comma separated, not names (got %q): copy ids from a profile's ⋮ menu → Copy member ID", id)
+		default:
+			responders = append(responders, id)
+		}
+	}
+	c.Responders = responders
+
+	for _, u := range []struct{ name, value, example string }{
+		{"INCIDENTBOT_PAGERDUTY_URL", c.PagerdutyURL, "https://events.pagerduty.com"},
+		{"INCIDENTBOT_OPSGENIE_URL", c.OpsgenieURL, "https://api.opsgenie.com"},
+	} {
+		if pu, err := url.Parse(u.value); u.value != "" && (err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "") {
+			bad("%s must be an http(s) URL such as %s (got %q)", u.name, u.example, u.value)
+		}
+	}
+	if c.HTTPAddr != "" {
+		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+			bad("INCIDENTBOT_HTTP_ADDR must be host:port such as 127.0.0.1:8080 or :8080, or empty to disable (got %q)", c.HTTPAddr)
+		}
+	}
+	switch c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat)); c.LogFormat {
+	case "json", "console":
+	default:
+		bad("INCIDENTBOT_LOG_FORMAT must be json or console (got %q)", c.LogFormat)
+	}
+	if _, err := zerolog.ParseLevel(strings.ToLower(c.LogLevel)); err != nil || c.LogLevel == "" {
+		bad("INCIDENTBOT_LOG_LEVEL must be debug, info, warn or error (got %q)", c.LogLevel)
+	}
+	return warnings, errors.Join(errs...)
+}
+
+// checkToken explains what is wrong with a token without ever printing it.
+func checkToken(token, prefix, name, where string) string {
+	t := strings.TrimSpace(token)
+	kinds := map[string]string{"xapp-": "an app-level token (xapp-…)", "xoxb-": "a bot token (xoxb-…)",
+		"xoxp-": "a user token (xoxp-…)", "xoxe-": "a refresh token (xoxe-…)"}
+	switch {
+	case t == "":
+		return fmt.Sprintf("%s is not set (or is empty): set it to %s, which starts with %s", name, where, prefix)
+	case t != token:
+		return fmt.Sprintf("%s has spaces or a newline around it: remove them (it should start with %s)", name, prefix)
+	case strings.HasPrefix(t, prefix):
+		return ""
+	}
+	for p, kind := range kinds {
+		if strings.HasPrefix(t, p) {
+			return fmt.Sprintf("%s holds %s, but it needs %s, which starts with %s", name, kind, where, prefix)
+		}
+	}
+	return fmt.Sprintf("%s does not look like a Slack token: it needs %s, which starts with %s", name, where, prefix)
+}
