@@ -16,7 +16,9 @@ import (
 )
 
 // cmdExport prints an incident's postmortem draft (or its whole record as
-// JSON) from the database, with no Slack involved.
+// JSON) from the database, with no Slack involved. The draft is rendered with
+// the templates the bot uses (INCIDENTBOT_TEMPLATES_DIR's overrides), so it
+// is the document the bot uploads.
 func cmdExport(args []string, stdout, stderr io.Writer, env config.Lookup) int {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,6 +44,13 @@ func cmdExport(args []string, stdout, stderr io.Writer, env config.Lookup) int {
 	if code >= 0 {
 		return code
 	}
+	var templates *incident.Templates
+	if *format == "md" {
+		if templates, err = incident.LoadTemplates(cfg.TemplatesDir); err != nil {
+			fmt.Fprintf(stderr, "incidentbot export: INCIDENTBOT_TEMPLATES_DIR: %v\n", err)
+			return 1
+		}
+	}
 	err = readDB(cfg, func(tx *store.Tx) error {
 		if *format == "json" {
 			rec, err := report.Load(tx, id)
@@ -52,7 +61,7 @@ func cmdExport(args []string, stdout, stderr io.Writer, env config.Lookup) int {
 			enc.SetIndent("", "  ")
 			return enc.Encode(rec)
 		}
-		doc, err := report.Postmortem(tx, incident.MustLoadDefaults(), id, time.Now())
+		doc, err := report.Postmortem(tx, templates, id, time.Now())
 		if err != nil {
 			return err
 		}
