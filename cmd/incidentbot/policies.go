@@ -12,7 +12,9 @@ import (
 )
 
 // cmdPolicies prints the escalation policies as the bot will load them, so
-// an operator can read a change before restarting the bot.
+// an operator can read a change before restarting the bot. A file the bot
+// would refuse only because an Opsgenie key's variable is not set is still
+// printed, with that target marked, and exits 1 as `check` does.
 func cmdPolicies(args []string, stdout, stderr io.Writer, env config.Lookup) int {
 	fs := flag.NewFlagSet("policies", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -26,18 +28,51 @@ func cmdPolicies(args []string, stdout, stderr io.Writer, env config.Lookup) int
 	if code >= 0 {
 		return code
 	}
-	policies, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{Getenv: env.Getenv}).Check)
+	policies, unset, err := loadPolicies(cfg.EscalationFile, env.Getenv)
+	if policies == nil {
+		fmt.Fprintf(stderr, "incidentbot: INCIDENTBOT_ESCALATION_FILE: %v\n", err)
+		return 1
+	}
+	printPolicies(stdout, cfg.EscalationFile, policies, unset)
 	if err != nil {
 		fmt.Fprintf(stderr, "incidentbot: INCIDENTBOT_ESCALATION_FILE: %v\n", err)
 		return 1
 	}
-	printPolicies(stdout, cfg.EscalationFile, policies)
 	return 0
 }
 
+// loadPolicies loads the file as the bot does and returns the error the bot
+// would stop with. When the only problem is environment variables that are
+// not set (Opsgenie targets name the variable holding the key), it still
+// returns the policies, with the names of those variables in unset: it loads
+// the file a second time with a getenv that answers a placeholder for an
+// unset variable and records its name. incident.LoadPolicies only checks
+// that such a variable is set; the placeholder never leaves this function's
+// result, which holds the variable's name, never its value.
+func loadPolicies(file string, getenv func(string) string) (p *incident.Policies, unset map[string]bool, err error) {
+	p, err = incident.LoadPolicies(file, builtin.Set(builtin.Options{Getenv: getenv}).Check)
+	if err == nil {
+		return p, nil, nil
+	}
+	unset = map[string]bool{}
+	placeholder := func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		unset[name] = true
+		return "unset"
+	}
+	p, perr := incident.LoadPolicies(file, builtin.Set(builtin.Options{Getenv: placeholder}).Check)
+	if perr != nil || len(unset) == 0 {
+		return nil, nil, err // wrong for another reason: the bot's error says all
+	}
+	return p, unset, err
+}
+
 // printPolicies writes the policies, one block each. Provider keys and
-// webhook paths are shown redacted.
-func printPolicies(w io.Writer, file string, p *incident.Policies) {
+// webhook paths are shown redacted; an Opsgenie or JSM target whose variable is in
+// unset is marked "(not set: VAR)".
+func printPolicies(w io.Writer, file string, p *incident.Policies, unset map[string]bool) {
 	if p.Empty() {
 		fmt.Fprintln(w, "No escalation policies (INCIDENTBOT_ESCALATION_FILE is not set). People can still be paged directly: /incident page @someone")
 		return
@@ -52,7 +87,11 @@ func printPolicies(w io.Writer, file string, p *incident.Policies) {
 		for i, l := range pol.Levels {
 			var who []string
 			for _, t := range l.Targets {
-				who = append(who, t.Redacted())
+				name := t.Redacted()
+				if (t.Kind() == incident.TargetOpsgenie || t.Kind() == incident.TargetJSM) && unset[t.Value()] {
+					name += "  (not set: " + t.Value() + ")"
+				}
+				who = append(who, name)
 			}
 			fmt.Fprintf(w, "  level %d: %s (then wait %s)\n", i+1, strings.Join(who, ", "), incident.FormatDuration(l.Timeout))
 		}
