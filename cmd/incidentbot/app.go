@@ -82,7 +82,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	providers := builtin.Set(builtin.Options{PagerDutyURL: cfg.PagerdutyURL, OpsgenieURL: cfg.OpsgenieURL, Getenv: getenv})
+	providers := builtin.Set(builtin.Options{PagerDutyURL: cfg.PagerdutyURL, OpsgenieURL: cfg.OpsgenieURL, JSMURL: cfg.JSMURL, Getenv: getenv})
 	policies, err := incident.LoadPolicies(cfg.EscalationFile, providers.Check)
 	if err != nil {
 		_ = db.Close()

@@ -44,6 +44,7 @@ type Config struct {
 	EscalationFile  string        `split_words:"true" desc:"YAML file of escalation policies (see deploy/escalation.example.yaml); empty: people are paged directly only"`
 	PagerdutyURL    string        `split_words:"true" default:"https://events.pagerduty.com" desc:"PagerDuty Events API v2 base URL (events go to <base>/v2/enqueue); tests point it at a local server"`
 	OpsgenieURL     string        `split_words:"true" default:"https://api.opsgenie.com" desc:"Opsgenie API base URL; EU accounts use https://api.eu.opsgenie.com"`
+	JSMURL          string        `envconfig:"JSM_URL" default:"https://api.atlassian.com" desc:"Jira Service Management API base URL, for jsm: targets"`
 	Responders      []string      `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
 }
 

@@ -181,6 +181,7 @@ func TestPrintTable(t *testing.T) {
 		{"INCIDENTBOT_ESCALATION_FILE", "-", "no"},
 		{"INCIDENTBOT_PAGERDUTY_URL", "https://events.pagerduty.com", "no"},
 		{"INCIDENTBOT_OPSGENIE_URL", "https://api.opsgenie.com", "no"},
+		{"INCIDENTBOT_JSM_URL", "https://api.atlassian.com", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {

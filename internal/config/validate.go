@@ -108,6 +108,7 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 	for _, u := range []struct{ name, value, example string }{
 		{"INCIDENTBOT_PAGERDUTY_URL", c.PagerdutyURL, "https://events.pagerduty.com"},
 		{"INCIDENTBOT_OPSGENIE_URL", c.OpsgenieURL, "https://api.opsgenie.com"},
+		{"INCIDENTBOT_JSM_URL", c.JSMURL, "https://api.atlassian.com"},
 	} {
 		if pu, err := url.Parse(u.value); u.value != "" && (err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "") {
 			bad("%s must be an http(s) URL such as %s (got %q)", u.name, u.example, u.value)
