@@ -21,6 +21,7 @@ import (
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/handlers/comms"
+	"github.com/incidentbot/incidentbot/handlers/incidents"
 	"github.com/incidentbot/incidentbot/handlers/paging"
 	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
@@ -175,7 +176,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 		AnnounceChannel: "C0ANNOUNCE", TimelineEmojis: []string{"pushpin"}, ConfirmEmoji: "white_check_mark",
 		BotUserID: fuzzBotUser, TeamID: fuzzTeam, TimelinePrefix: "TL:",
 	}, handlers.Deps{DB: db, API: api, Respond: respond, Templates: templates, Now: time.Now, Log: zerolog.New(io.Discard)},
-		timeline.New(), comms.New(comms.Config{FollowUpEmoji: "memo", UpdateEvery: 30 * time.Minute}), paging.New(paging.Config{}))
+		incidents.New(), timeline.New(), comms.New(comms.Config{FollowUpEmoji: "memo", UpdateEvery: 30 * time.Minute}), paging.New(paging.Config{}))
 	if err != nil {
 		f.Fatal(err)
 	}

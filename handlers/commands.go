@@ -6,30 +6,9 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/report"
 	"github.com/incidentbot/incidentbot/store"
 )
-
-// coreCommands are the commands of the incident itself.
-func (h *Handlers) coreCommands() []Command {
-	return []Command{
-		{Name: "help", Usage: "help", Help: "this list", Global: true, Run: h.help},
-		{Name: "declare", Usage: "declare [sev1-4] [--private] <title>", Help: "open an incident (no title: a form)", Global: true, Run: h.declareCommand},
-		{Name: "list", Usage: "list", Help: "open incidents", Global: true, Run: h.listCommand},
-		{Name: "status", Usage: "status [investigating|identified|monitoring]", Help: "show or change the status", Run: h.statusCommand},
-		{Name: "severity", Usage: "severity sev1-4", Help: "change the severity", Run: h.severityCommand},
-		{Name: "lead", Usage: "lead @someone", Help: "assign the incident lead", Run: h.roleCommand(incident.RoleLead)},
-		{Name: "comms", Usage: "comms @someone", Help: "assign who writes to customers", Run: h.roleCommand(incident.RoleComms)},
-		{Name: "scribe", Usage: "scribe @someone", Help: "assign who keeps the timeline", Run: h.roleCommand(incident.RoleScribe)},
-		{Name: "started", Usage: "started 10:18", Help: "when impact began (UTC)", Run: h.keyTimeCommand(incident.KeyStarted)},
-		{Name: "detected", Usage: "detected 10:28", Help: "when it was noticed (UTC)", Run: h.keyTimeCommand(incident.KeyDetected)},
-		{Name: "resolve", Usage: "resolve [note]", Help: "resolve and get the postmortem draft", Run: h.resolveCommand},
-		{Name: "reopen", Usage: "reopen", Help: "reopen a resolved incident", Run: h.reopenCommand},
-		{Name: "postmortem", Usage: "postmortem", Help: "regenerate and upload the postmortem draft", Run: h.postmortemCommand},
-	}
-}
 
 // slash handles /incident. Every outcome gets an answer: a bad command is
 // told what was wrong and what to type instead.
@@ -48,9 +27,13 @@ func (h *Handlers) slash(tx *store.Tx, sc slack.SlashCommand) (any, error) {
 func (h *Handlers) runCommand(r *Request, text string) (string, error) {
 	cmd := ParseCommand(text)
 	if strings.TrimSpace(text) == "" {
-		// Bare "/incident" in an incident channel shows that incident.
-		if inc, err := r.IncidentIn(); err == nil {
-			return summaryText(inc, r.Now), nil
+		// Bare "/incident" in an incident channel shows that incident, as
+		// "/incident status" does.
+		if status, ok := h.reg.commands["status"]; ok {
+			if _, err := r.IncidentIn(); err == nil {
+				cmd.Name = "status"
+				return status.Run(r, "")
+			}
 		}
 	}
 	c, ok := h.reg.commands[cmd.Name]
@@ -88,7 +71,7 @@ func (h *Handlers) usage() string {
 	lines = append(lines, local...)
 	lines = append(lines, h.CaptureHelp(),
 		"Where slash commands do not work (threads), mention me: `@incidentbot note …`.",
-		"Severities: "+severityHelp())
+		"Severities: "+SeverityHelp())
 	return strings.Join(lines, "\n")
 }
 
@@ -102,23 +85,11 @@ func (h *Handlers) CaptureHelp() string {
 	return text + "."
 }
 
-func severityHelp() string {
+// SeverityHelp lists the severities with their meanings, for help texts.
+func SeverityHelp() string {
 	var parts []string
 	for _, s := range incident.Severities {
 		parts = append(parts, fmt.Sprintf("*%s* %s", s, s.Meaning()))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// postmortemCommand regenerates the draft and uploads it to the channel.
-func (h *Handlers) postmortemCommand(r *Request, _ string) (string, error) {
-	inc, err := r.IncidentIn()
-	if err != nil {
-		return "", err
-	}
-	if err := r.EnqueueThrottled(bot.ChannelLane(inc.ChannelID), jobUploadPostmortem, incidentJob{Incident: inc.ID}); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf(":memo: Generating the %s postmortem draft; it will appear in this channel as %s.",
-		inc.Ref(), report.Filename(inc.ID)), nil
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/handlers/comms"
+	"github.com/incidentbot/incidentbot/handlers/incidents"
 	"github.com/incidentbot/incidentbot/handlers/paging"
 	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
@@ -244,7 +245,7 @@ severity_defaults:
 		BotUserID:       fake.BotUserID(),
 		TeamID:          fake.TeamID(),
 	}, handlers.Deps{DB: db, API: api, Now: clock.now, Log: zerolog.Nop()},
-		timeline.New(),
+		incidents.New(), timeline.New(),
 		comms.New(comms.Config{StatusChannel: status, FollowUpEmoji: "memo", UpdateEvery: 30 * time.Minute}),
 		paging.New(paging.Config{Policies: policies,
 			Providers: providers}))

@@ -16,25 +16,13 @@ import (
 // Job kinds. Each is one Slack call (or, for create_channel and the upload,
 // one idempotent sequence), so a retry repeats as little as possible.
 const (
-	jobCreateChannel    = "create_channel"
-	jobInvite           = "invite"
-	jobPost             = "post"
-	jobPostSummary      = "post_summary"
-	jobUpdateSummary    = "update_summary"
-	jobPin              = "pin"
-	jobTopic            = "topic"
-	jobRespond          = "respond"
-	jobEphemeral        = "ephemeral"
-	jobOpenView         = "open_view"
-	jobUploadPostmortem = "upload_postmortem"
-	jobReact            = "react"
+	jobInvite    = "invite"
+	jobPost      = "post"
+	jobRespond   = "respond"
+	jobEphemeral = "ephemeral"
+	jobOpenView  = "open_view"
+	jobReact     = "react"
 )
-
-type incidentJob struct {
-	Incident    int64  `json:"incident"`
-	ResponseURL string `json:"response_url,omitempty"`
-	NotifyUser  string `json:"notify_user,omitempty"`
-}
 
 type postJob struct {
 	Channel  string          `json:"channel"`
@@ -75,26 +63,17 @@ type viewJob struct {
 
 // registerCore declares the core's commands and job kinds.
 func (h *Handlers) registerCore(reg *Registry) {
-	for _, c := range h.coreCommands() {
-		reg.Command(c)
-	}
+	reg.Command(Command{Name: "help", Usage: "help", Help: "this list", Global: true, Run: h.help})
 	for _, j := range []Job{
-		{Kind: jobCreateChannel, Describe: "create the incident channel", Run: h.runCreateChannel},
 		{Kind: jobInvite, Describe: "invite someone to this channel", Run: Decoded(h.runInvite)},
 		{Kind: jobPost, Describe: "post a message", Run: Decoded(h.runPost)},
-		{Kind: jobPostSummary, Describe: "post the summary", Run: Decoded(h.runPostSummary)},
-		{Kind: jobUpdateSummary, Describe: "update the summary", Run: Decoded(h.runUpdateSummary)},
-		{Kind: jobPin, Describe: "pin the summary", Run: Decoded(h.runPin)},
-		{Kind: jobTopic, Describe: "set the channel topic", Run: Decoded(h.runTopic)},
 		{Kind: jobRespond, Describe: "answer a command", Run: Decoded(h.runRespond)},
 		{Kind: jobEphemeral, Describe: "answer someone privately", Run: Decoded(h.runEphemeral)},
 		{Kind: jobOpenView, Describe: "open a form", Run: Decoded(h.runOpenView)},
-		{Kind: jobUploadPostmortem, Describe: "upload the postmortem draft (run `incidentbot export` to get it)", Run: Decoded(h.runUploadPostmortem)},
 		{Kind: jobReact, Describe: "add or remove a reaction", Run: Decoded(h.runReact)},
 	} {
 		reg.Job(j)
 	}
-	reg.View(declareCallback, func(r *Request, cb slack.InteractionCallback) (any, error) { return h.submitDeclare(r, cb.View) })
 }
 
 // Run performs one job. It implements bot.Runner.
@@ -171,14 +150,6 @@ func (h *Handlers) runPost(ctx context.Context, p postJob) (func(*store.Tx) erro
 		opts = append(opts, slack.MsgOptionTS(p.ThreadTS))
 	}
 	_, _, err := h.api.PostMessageContext(ctx, p.Channel, opts...)
-	return nil, err
-}
-
-func (h *Handlers) runPin(ctx context.Context, p itemJob) (func(*store.Tx) error, error) {
-	err := h.api.AddPinContext(ctx, p.Channel, slack.NewRefToMessage(p.Channel, p.TS))
-	if IsAPIError(err, "already_pinned") {
-		err = nil
-	}
 	return nil, err
 }
 

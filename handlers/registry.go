@@ -97,20 +97,25 @@ type Message struct {
 	Text     string
 }
 
+// HookFunc follows one lifecycle event of an incident.
+type HookFunc func(r *Request, inc *incident.Incident) error
+
 // Hooks are the incident lifecycle events a module may follow. Each runs in
-// the transaction of the change, after the incident was written.
+// the transaction of the change, in the order the modules were given to New.
 type Hooks struct {
-	// Declared: a new incident, before its channel exists.
-	Declared func(r *Request, inc *incident.Incident) error
+	// Declared: a new incident, written, before its channel exists.
+	Declared HookFunc
 	// ChannelCreated: the incident's channel exists.
-	ChannelCreated func(r *Request, inc *incident.Incident) error
+	ChannelCreated HookFunc
+	// Changed: the incident changed (and was written): refresh what shows it.
+	Changed HookFunc
 	// SeverityUpgraded: the severity went up (sev3 → sev1).
-	SeverityUpgraded func(r *Request, inc *incident.Incident) error
+	SeverityUpgraded HookFunc
 	// Reopened: a resolved incident is open again.
-	Reopened func(r *Request, inc *incident.Incident) error
+	Reopened HookFunc
 	// Resolved: the incident is resolving; the hook runs before it is
 	// written, so it may change it (paging stops its escalations).
-	Resolved func(r *Request, inc *incident.Incident) error
+	Resolved HookFunc
 }
 
 // Registry is everything the handlers dispatch to, declared by the core and
@@ -126,6 +131,7 @@ type Registry struct {
 	reactions map[string]ReactionFunc
 	messages  []MessageFunc
 	hooks     []Hooks
+	resolver  HookFunc
 	errs      []error
 }
 
@@ -205,6 +211,15 @@ func (r *Registry) Message(fn MessageFunc) { r.messages = append(r.messages, fn)
 // Hooks registers lifecycle hooks; unset ones are skipped.
 func (r *Registry) Hooks(h Hooks) { r.hooks = append(r.hooks, h) }
 
+// Resolver registers what resolving an incident does (announce it, upload
+// the draft). One module owns it; any module may ask for it with
+// Request.Resolve (a posted "resolved" customer update resolves).
+func (r *Registry) Resolver(fn HookFunc) {
+	if fn != nil && r.claim("resolver") {
+		r.resolver = fn
+	}
+}
+
 func (r *Registry) err() error { return errors.Join(r.errs...) }
 
 // action returns the handler of an action id.
@@ -244,20 +259,16 @@ type JobInfo struct{ Kind, Owner, Describe string }
 // ("job kind y"), action prefix, view or reaction; "" if none did.
 func (r *Registry) Owner(what string) string { return r.owners[what] }
 
-// each runs fn for every registered hook set, stopping at an error.
-func (r *Registry) each(fn func(Hooks) error) error {
-	for _, h := range r.hooks {
-		if err := fn(h); err != nil {
-			return err
+// Notify runs, for every module that set it, the hook pick selects, e.g.
+// r.Notify(inc, func(k Hooks) HookFunc { return k.Declared }). It stops at
+// the first error.
+func (r *Request) Notify(inc *incident.Incident, pick func(Hooks) HookFunc) error {
+	for _, k := range r.h.reg.hooks {
+		if fn := pick(k); fn != nil {
+			if err := fn(r, inc); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
-}
-
-// call runs a hook if it is set.
-func call(fn func(*Request, *incident.Incident) error, r *Request, inc *incident.Incident) error {
-	if fn == nil {
-		return nil
-	}
-	return fn(r, inc)
 }

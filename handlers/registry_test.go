@@ -14,6 +14,7 @@ import (
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/handlers/comms"
+	"github.com/incidentbot/incidentbot/handlers/incidents"
 	"github.com/incidentbot/incidentbot/handlers/paging"
 	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
@@ -29,7 +30,7 @@ func newHandlers(t *testing.T, extra ...handlers.Module) (*handlers.Handlers, *s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	modules := append([]handlers.Module{timeline.New(), comms.New(comms.Config{}), paging.New(paging.Config{})}, extra...)
+	modules := append([]handlers.Module{incidents.New(), timeline.New(), comms.New(comms.Config{}), paging.New(paging.Config{})}, extra...)
 	h, err := handlers.New(handlers.Config{}, handlers.Deps{DB: db, API: slack.New("xoxb-test", slack.OptionAPIURL("http://127.0.0.1:1/")),
 		Now: time.Now, Log: zerolog.New(io.Discard)}, modules...)
 	return h, db, err
@@ -121,7 +122,7 @@ func TestRegistryRefusesDoubleClaims(t *testing.T) {
 		{"action prefix around another", func(reg *handlers.Registry) { reg.Action("upd", act) }, `action prefix "upd" overlaps "update_"`},
 		{"form", func(reg *handlers.Registry) {
 			reg.View("declare", func(*handlers.Request, slack.InteractionCallback) (any, error) { return nil, nil })
-		}, "view declare is already registered by core"},
+		}, "view declare is already registered by incidents"},
 		{"reaction", func(reg *handlers.Registry) {
 			reg.Reaction("pushpin", func(*handlers.Request, *incident.Incident, handlers.Reaction) error { return nil })
 		}, "reaction :pushpin: is already registered by timeline"},

@@ -151,22 +151,27 @@ func (r *Request) Changed(inc *incident.Incident, event, text string, post bool)
 	return r.RefreshChannel(inc)
 }
 
-// RefreshChannel enqueues the summary update and topic change that follow
-// any change to the incident.
+// RefreshChannel tells the modules that show the incident (its pinned
+// summary and topic) that it changed.
 func (r *Request) RefreshChannel(inc *incident.Incident) error {
-	if inc.ChannelID == "" {
-		return nil // the channel is still being created with the current state
-	}
-	if err := r.Enqueue(bot.ChannelLane(inc.ChannelID), jobUpdateSummary, incidentJob{Incident: inc.ID}); err != nil {
-		return err
-	}
-	return r.Enqueue(bot.ChannelLane(inc.ChannelID), jobTopic, incidentJob{Incident: inc.ID})
+	return r.Notify(inc, func(k Hooks) HookFunc { return k.Changed })
 }
 
 // Resolve records and announces a resolution (by command, or by a posted
-// "resolved" customer update) and uploads the postmortem draft. inc is
-// already marked resolved.
-func (r *Request) Resolve(inc *incident.Incident) error { return r.h.afterResolve(r, inc) }
+// "resolved" customer update), through the module that registered the
+// resolver. inc is already marked resolved.
+func (r *Request) Resolve(inc *incident.Incident) error {
+	if r.h.reg.resolver == nil {
+		return fmt.Errorf("resolve %s: no module resolves incidents", inc.Ref())
+	}
+	return r.h.reg.resolver(r, inc)
+}
+
+// Respond enqueues an answer to a response_url (a slash command's or a
+// button's), on the user's own lane.
+func (r *Request) Respond(user, url, text string) error {
+	return r.Enqueue(bot.RespondLane(user), jobRespond, respondJob{URL: url, Text: text})
+}
 
 // UserFacing reports whether err is something to tell the user rather than
 // an internal failure.

@@ -18,6 +18,7 @@ import (
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/handlers/comms"
+	"github.com/incidentbot/incidentbot/handlers/incidents"
 	"github.com/incidentbot/incidentbot/handlers/paging"
 	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
@@ -102,7 +103,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 		ConfirmEmoji:    cfg.ConfirmEmoji,
 		TimelinePrefix:  cfg.TimelinePrefix,
 	}, handlers.Deps{DB: db, API: api, Respond: respond, Templates: templates, Now: clock.Now, Log: log},
-		timeline.New(),
+		incidents.New(), timeline.New(),
 		comms.New(comms.Config{StatusChannel: cfg.StatusChannel, UpdateEvery: cfg.UpdateEvery, FollowUpEmoji: cfg.FollowupEmoji}),
 		paging.New(paging.Config{
 			Policies: policies,

@@ -1,4 +1,4 @@
-package handlers
+package incidents
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/report"
 	"github.com/incidentbot/incidentbot/store"
 )
 
 // resolveCommand handles "/incident resolve [note]" in an incident channel.
-func (h *Handlers) resolveCommand(r *Request, note string) (string, error) {
+func (m *Module) resolveCommand(r *handlers.Request, note string) (string, error) {
 	inc, err := r.Changeable()
 	if err != nil {
 		return "", err
@@ -21,19 +22,19 @@ func (h *Handlers) resolveCommand(r *Request, note string) (string, error) {
 	if err := inc.Resolve(r.Now, note); err != nil {
 		return "", err
 	}
-	return "", h.afterResolve(r, inc)
+	return "", m.afterResolve(r, inc)
 }
 
 // afterResolve records and announces a resolution (by command, or by a
 // posted "resolved" customer update) and uploads the postmortem draft.
-func (h *Handlers) afterResolve(r *Request, inc *incident.Incident) error {
-	if err := h.reg.each(func(k Hooks) error { return call(k.Resolved, r, inc) }); err != nil {
+func (m *Module) afterResolve(r *handlers.Request, inc *incident.Incident) error {
+	if err := r.Notify(inc, func(k handlers.Hooks) handlers.HookFunc { return k.Resolved }); err != nil {
 		return err
 	}
 	if err := r.Tx.PutIncident(inc); err != nil {
 		return err
 	}
-	text := "Resolved by " + Mention(r.User)
+	text := "Resolved by " + handlers.Mention(r.User)
 	if inc.ResolutionNote != "" {
 		text += ": " + inc.ResolutionNote
 	}
@@ -46,8 +47,8 @@ func (h *Handlers) afterResolve(r *Request, inc *incident.Incident) error {
 	if err := r.RefreshChannel(inc); err != nil {
 		return err
 	}
-	if h.cfg.AnnounceChannel != "" && !inc.Private {
-		if err := r.Post(h.cfg.AnnounceChannel, announceResolved(inc, r.Now), nil); err != nil {
+	if m.h.Config().AnnounceChannel != "" && !inc.Private {
+		if err := r.Post(m.h.Config().AnnounceChannel, announceResolved(inc, r.Now), nil); err != nil {
 			return err
 		}
 	}
@@ -56,29 +57,42 @@ func (h *Handlers) afterResolve(r *Request, inc *incident.Incident) error {
 }
 
 // Postmortem renders incident id's postmortem draft from the database.
-func (h *Handlers) Postmortem(tx *store.Tx, id int64) (string, error) {
-	return report.Postmortem(tx, h.templates, id, h.now())
+func (m *Module) Postmortem(tx *store.Tx, id int64) (string, error) {
+	return report.Postmortem(tx, m.h.Templates(), id, m.h.Now())
 }
 
-func (h *Handlers) runUploadPostmortem(ctx context.Context, p incidentJob) (func(*store.Tx) error, error) {
+func (m *Module) runUploadPostmortem(ctx context.Context, p incidentJob) (func(*store.Tx) error, error) {
 	var doc string
 	var inc *incident.Incident
-	err := h.View(func(tx *store.Tx) error {
+	err := m.h.View(func(tx *store.Tx) error {
 		var err error
 		if inc, err = tx.Incident(p.Incident); err != nil {
 			return err
 		}
-		doc, err = h.Postmortem(tx, p.Incident)
+		doc, err = m.Postmortem(tx, p.Incident)
 		return err
 	})
 	if err != nil {
 		return nil, bot.Final(err)
 	}
-	_, err = h.api.UploadFileContext(ctx, slack.UploadFileParameters{
+	_, err = m.h.API().UploadFileContext(ctx, slack.UploadFileParameters{
 		Filename: report.Filename(inc.ID), Title: inc.Ref() + " postmortem draft",
 		Content: doc, FileSize: len(doc), Channel: inc.ChannelID, SnippetType: "markdown",
 		InitialComment: fmt.Sprintf(":memo: Postmortem draft for %s. Fill in the _italic_ prompts; `%s postmortem` regenerates it.",
-			inc.Ref(), h.cfg.Command),
+			inc.Ref(), m.command()),
 	})
 	return nil, err
+}
+
+// postmortemCommand regenerates the draft and uploads it to the channel.
+func (m *Module) postmortemCommand(r *handlers.Request, _ string) (string, error) {
+	inc, err := r.IncidentIn()
+	if err != nil {
+		return "", err
+	}
+	if err := r.EnqueueThrottled(bot.ChannelLane(inc.ChannelID), jobUploadPostmortem, incidentJob{Incident: inc.ID}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(":memo: Generating the %s postmortem draft; it will appear in this channel as %s.",
+		inc.Ref(), report.Filename(inc.ID)), nil
 }
