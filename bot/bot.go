@@ -50,10 +50,17 @@ type Runner interface {
 	// GiveUp is called when job failed for good, in the transaction that
 	// removes it, so the failure can be told to the people concerned.
 	GiveUp(tx *store.Tx, job store.Job, err error) error
+	// Describe says in a few words what job does ("post a message"), for the
+	// log lines about its retries and failure.
+	Describe(job store.Job) string
 }
 
 // Clock tells the time and waits. Tests and the demo inject a fake one so
-// escalations and reminders run without sleeping.
+// escalations and reminders run without sleeping. The dispatcher takes
+// every "now" and every wait from it: due times, the spacing of posts,
+// backoff and Retry-After, the shutdown grace. A fake clock's After must end
+// once the clock is moved past it; one the test never moves must end on its
+// own (simClock's end in real time too), or a retrying job waits for ever.
 type Clock interface {
 	Now() time.Time
 	After(d time.Duration) <-chan time.Time

@@ -17,6 +17,12 @@ import (
 // (a channel's messages must not overtake each other); lanes run in
 // parallel up to Workers. A job leaves the outbox only in the transaction
 // that records its outcome.
+//
+// Every "now" and every wait goes through clock: due times, the spacing of
+// posts, backoff and Retry-After, and the shutdown grace. A wait is one
+// clock.After, never a loop until the clock says enough time passed, so a
+// fake clock whose After ends on real time as well (the command's simClock)
+// cannot hold a retrying job for ever.
 type dispatcher struct {
 	cfg     Config
 	db      *store.DB
@@ -145,7 +151,7 @@ func (d *dispatcher) run(ctx context.Context) {
 			go func() { d.runs.Wait(); close(done) }()
 			select {
 			case <-done:
-			case <-time.After(d.cfg.ShutdownGrace):
+			case <-d.clock.After(d.cfg.ShutdownGrace):
 				d.log.Warn().Msg("shutdown grace over; unfinished jobs stay in the outbox for the next start")
 				cancelJobs()
 				<-done
@@ -165,7 +171,7 @@ func (d *dispatcher) startDue(ctx, jobCtx context.Context) time.Time {
 	now := d.clock.Now()
 	var next time.Time
 	for name, at := range d.lastPost {
-		if time.Since(at) > d.cfg.PostInterval {
+		if now.Sub(at) > d.cfg.PostInterval {
 			delete(d.lastPost, name) // spacing no longer matters
 		}
 	}
@@ -225,14 +231,15 @@ func (d *dispatcher) work(ctx, jobCtx context.Context, l *lane) {
 // shutdown interrupted it (the job stays in the outbox).
 func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job) bool {
 	log := d.log.With().Str("job", job.Kind).Str("lane", job.Lane).Uint64("seq", job.Seq).Logger()
+	what := d.describe(job)
 	var lastErr string
 	for attempt := 0; ; attempt++ {
 		if job.Throttled {
 			d.mu.Lock()
 			last := d.lastPost[l.name]
 			d.mu.Unlock()
-			if wait := last.Add(d.cfg.PostInterval).Sub(time.Now()); wait > 0 {
-				if !sleep(ctx, wait) {
+			if wait := last.Add(d.cfg.PostInterval).Sub(d.clock.Now()); wait > 0 {
+				if !d.sleep(ctx, wait) {
 					return false
 				}
 			}
@@ -240,12 +247,12 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 		commit, err := d.runner.Run(jobCtx, job)
 		if job.Throttled {
 			d.mu.Lock()
-			d.lastPost[l.name] = time.Now()
+			d.lastPost[l.name] = d.clock.Now()
 			d.mu.Unlock()
 		}
 		if err == nil {
 			if lastErr != "" {
-				log.Info().Int("attempts", attempt+1).Msg("succeeded after retrying")
+				log.Info().Int("attempts", attempt+1).Msg(what + " succeeded after retrying")
 			}
 			d.metrics().JobDone(job.Kind, "ok")
 			return d.finish(ctx, log, job, commit)
@@ -258,7 +265,7 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 			return false
 		}
 		if !v.retry {
-			log.Error().Err(err).Msg(adviceFor(err))
+			log.Error().Err(err).Msg(giveUpMessage(what, err))
 			return d.finish(ctx, log, job, func(tx *store.Tx) error { return d.runner.GiveUp(tx, job, err) })
 		}
 		if ctx.Err() != nil {
@@ -266,17 +273,25 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 		}
 		if msg := err.Error(); msg != lastErr {
 			// Log when the error changes, not on every attempt of an outage.
-			log.Warn().Err(err).Int("attempt", attempt+1).Msg("slack call failed; retrying")
+			log.Warn().Err(err).Int("attempt", attempt+1).Msg(what + " failed; retrying")
 			lastErr = msg
 		}
 		wait := v.after
 		if wait <= 0 {
 			wait = backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)
 		}
-		if !sleep(ctx, wait) {
+		if !d.sleep(ctx, wait) {
 			return false
 		}
 	}
+}
+
+// describe says what job does, for log lines, as the runner puts it.
+func (d *dispatcher) describe(job store.Job) string {
+	if s := d.runner.Describe(job); s != "" {
+		return s
+	}
+	return "job " + job.Kind
 }
 
 // finish commits a job's outcome together with its removal, retrying the
@@ -301,19 +316,18 @@ func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.J
 		if attempt == 0 {
 			log.Error().Err(err).Msg("could not record a finished job; retrying the commit")
 		}
-		if errors.Is(err, context.Canceled) || !sleep(ctx, backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)) {
+		if errors.Is(err, context.Canceled) || !d.sleep(ctx, backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)) {
 			return false
 		}
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// sleep waits d on the clock; it returns false if ctx ended first.
+func (d *dispatcher) sleep(ctx context.Context, wait time.Duration) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-d.clock.After(wait):
 		return true
 	}
 }

@@ -3,56 +3,93 @@ package bot
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"strconv"
+	"strings"
 )
 
-// Lanes serialise jobs: the outbox runs the jobs of one lane one at a time,
-// in the order they were enqueued, and different lanes in parallel. Every
-// lane is built here, so two jobs that must not overtake each other get the
-// same lane and a job never carries a secret in its lane (lanes are logged).
+// Lanes name the outbox's queues: jobs with the same lane run one at a time
+// in Seq order, jobs in different lanes run side by side, and posts in one
+// lane are spaced by PostInterval. The constructors below are the only way
+// lanes should be made, so that two jobs that must not overtake each other
+// get the same lane.
 //
-// A lane string is not a persisted interface: it only orders the jobs in
-// the outbox, so a new version may build lanes differently (the README's
-// upgrade notes say when). Job kinds and payloads, in contrast, never change.
+// A lane string may change from one version to the next. The outbox is
+// drained in Seq order per lane and a lane only serialises: it is compared
+// for equality, never parsed. After an upgrade, jobs left under an old lane
+// string still run, in order within that lane; at worst they run beside new
+// jobs that now get another string. A job's Kind and Payload are another
+// matter: the runner reads them back after an upgrade, so they may not
+// change.
+//
+// Lanes are logged with every retry and failure, so a lane never holds a
+// secret (see ProviderLane).
 
-// ChannelLane is the lane of posts, invites, pins, summaries and topics of a
-// channel (or a DM by user id): its messages keep their order.
-func ChannelLane(channel string) string { return channel }
+// ChannelLane is the lane of the calls to one channel (posts, invites, the
+// topic, pins, the summary, the update preview): a channel's messages keep
+// their order. A post to a user id (a DM Slack opens itself) uses the user
+// id as channel. It is the channel id itself: "C0123ABCD".
+func ChannelLane(id string) string { return id }
 
-// IncidentLane is the lane of an incident's own work: creating its channel,
-// reading pinned messages.
-func IncidentLane(id int64) string { return fmt.Sprintf("incident:%d", id) }
-
-// UserLane is the lane of ephemeral answers to a user.
-func UserLane(user string) string { return "user:" + user }
-
-// ReactLane is the lane of the bot's reactions in a channel.
-func ReactLane(channel string) string { return "react:" + channel }
-
-// ViewLane is the lane of modals opened for a user.
-func ViewLane(user string) string { return "view:" + user }
-
-// RespondLane is the lane of response_url answers to a user.
-func RespondLane(user string) string { return "respond:" + user }
-
-// DMLane is the lane of page DMs to a user.
+// DMLane is the lane of the page DMs to a user and their updates:
+// "dm:U0123ABCD".
 func DMLane(user string) string { return "dm:" + user }
 
-// GroupLane is the lane of expanding a user group into pages.
-func GroupLane(group string) string { return "group:" + group }
+// IncidentLane is the lane of an incident's own steps (creating its
+// channel, reading messages for its timeline, fetching follow-ups):
+// "incident:42".
+func IncidentLane(id int64) string { return "incident:" + strconv.FormatInt(id, 10) }
 
-// ProviderLane is the lane of a paging provider target. It is a hash of the
-// target, never the target itself: a routing key or webhook URL is a secret.
+// ProviderLane is the lane of the calls to one paging provider target
+// (PagerDuty, Opsgenie, a webhook), given as configured, e.g.
+// "pagerduty:<routing key>". A target holds a routing key or a URL with a
+// token in it, so the lane holds only a hash: "provider:" and the first 12
+// hex digits of the target's SHA-256, e.g. "provider:3f2a9c0d1b7e". The
+// same target always gets the same lane.
 func ProviderLane(target string) string {
 	sum := sha256.Sum256([]byte(target))
-	return "provider:" + hex.EncodeToString(sum[:6])
+	return "provider:" + hex.EncodeToString(sum[:])[:12]
 }
 
-// EscalationLane is an escalation step's timer: a lane of its own, because a
-// job waiting in a lane holds up the jobs behind it.
+// GroupLane is the lane of the paging of a Slack user group (looking up
+// its members): "group:S0123ABCD".
+func GroupLane(group string) string { return "group:" + group }
+
+// EphemeralLane is the lane of the ephemeral answers to a user:
+// "user:U0123ABCD".
+func EphemeralLane(user string) string { return "user:" + user }
+
+// RespondLane is the lane of the answers to a user through a slash
+// command's response_url: "respond:U0123ABCD".
+func RespondLane(user string) string { return "respond:" + user }
+
+// ViewLane is the lane of the modals opened for a user: "view:U0123ABCD".
+func ViewLane(user string) string { return "view:" + user }
+
+// ReactLane is the lane of the bot's reactions in a channel:
+// "react:C0123ABCD".
+func ReactLane(channel string) string { return "react:" + channel }
+
+// TimerLane is a lane of its own for a job that waits (NotBefore), so the
+// jobs behind it do not wait too: kind and ids joined by colons,
+// "escalate:1:2:3".
+func TimerLane(kind string, ids ...int64) string {
+	var b strings.Builder
+	b.WriteString(kind)
+	for _, id := range ids {
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+// EscalationLane is the timer lane of an escalation's step:
+// "escalate:<incident>:<escalation>:<step>".
 func EscalationLane(incident int64, escalation, step int) string {
-	return fmt.Sprintf("escalate:%d:%d:%d", incident, escalation, step)
+	return TimerLane("escalate", incident, int64(escalation), int64(step))
 }
 
-// ReminderLane is an update reminder's timer, one lane per generation.
-func ReminderLane(incident int64, gen int) string { return fmt.Sprintf("remind:%d:%d", incident, gen) }
+// ReminderLane is the timer lane of an incident's update reminder number
+// gen: "remind:<incident>:<gen>".
+func ReminderLane(incident int64, gen int) string {
+	return TimerLane("remind", incident, int64(gen))
+}

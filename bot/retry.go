@@ -116,12 +116,22 @@ func fatalAuth(err error) error {
 	return nil
 }
 
-// adviceFor turns a final Slack error into a log message that says what an
-// operator should do about it.
+// giveUpMessage is the log message for a job that failed for good: what the
+// job did (the runner's Describe) and, for Slack's errors, what an operator
+// should do about it.
+func giveUpMessage(what string, err error) string {
+	if advice := adviceFor(err); advice != "" {
+		return what + " failed for good: " + advice
+	}
+	return what + " failed for good; giving up on it"
+}
+
+// adviceFor says what an operator should do about a final Slack error, or
+// "" for other errors.
 func adviceFor(err error) string {
 	api, ok := errors.AsType[slack.SlackErrorResponse](err)
 	if !ok {
-		return "slack call failed for good; giving up on it"
+		return ""
 	}
 	switch api.Err {
 	case "channel_not_found":
@@ -137,5 +147,5 @@ func adviceFor(err error) string {
 	case "expired_trigger_id":
 		return "the modal could not open in time (Slack allows 3 s): ask the user to run the command again"
 	}
-	return "slack refused the call (" + api.Err + "); giving up on it"
+	return "slack refused the call (" + api.Err + ")"
 }

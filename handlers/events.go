@@ -102,7 +102,7 @@ func (h *Handlers) appMention(tx *store.Tx, e *slackevents.AppMentionEvent) erro
 	if reply == "" {
 		return nil
 	}
-	return r.Enqueue(bot.UserLane(e.User), jobEphemeral, ephemeralJob{Channel: e.Channel, User: e.User, Text: reply, ThreadTS: e.ThreadTimeStamp})
+	return r.Enqueue(bot.EphemeralLane(e.User), jobEphemeral, ephemeralJob{Channel: e.Channel, User: e.User, Text: reply, ThreadTS: e.ThreadTimeStamp})
 }
 
 // SourceKey identifies a Slack message: channel and ts.

@@ -105,7 +105,7 @@ func (r *Request) Post(channel, text string, blocks []slack.Block) error {
 // Ephemeral enqueues a message only user sees, in channel (in a thread if
 // threadTS is set).
 func (r *Request) Ephemeral(channel, user, text, threadTS string) error {
-	return r.Enqueue(bot.UserLane(user), jobEphemeral, ephemeralJob{Channel: channel, User: user, Text: text, ThreadTS: threadTS})
+	return r.Enqueue(bot.EphemeralLane(user), jobEphemeral, ephemeralJob{Channel: channel, User: user, Text: text, ThreadTS: threadTS})
 }
 
 // React enqueues adding (or removing) the bot's reaction on a message.

@@ -411,4 +411,3 @@ func (m *Module) autoPage(r *handlers.Request, inc *incident.Incident) error {
 	msg := fmt.Sprintf("%s incidents page %s automatically", inc.Severity.Label(), p.Name)
 	return m.startEscalation(r, inc, p.Name, p.Levels, p.Repeat, msg)
 }
-
