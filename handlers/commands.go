@@ -19,7 +19,7 @@ func (h *Handlers) slash(tx *store.Tx, sc slack.SlashCommand) (any, error) {
 	if err != nil || reply == "" {
 		return nil, err
 	}
-	return ephemeral(reply), nil
+	return h.answer(r, reply)
 }
 
 // runCommand runs one command typed as a slash command or a mention and

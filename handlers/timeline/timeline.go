@@ -93,13 +93,15 @@ func (m *Module) timelineCommand(r *handlers.Request, args string) (string, erro
 	if len(lines) == 0 {
 		return "The timeline is empty.", nil
 	}
-	pages := (len(lines) + timelinePage - 1) / timelinePage
+	// Pages of at most timelinePage entries and of a size one answer carries
+	// (30 long pins in Japanese would not fit an ack).
+	all := handlers.Pages(lines, timelinePage)
+	pages := len(all)
 	if page > pages {
 		return "", incident.Invalid(fmt.Sprintf("The timeline has %d page(s).", pages),
 			fmt.Sprintf("Type %s timeline %d for the last one.", m.command(), pages))
 	}
-	from := (page - 1) * timelinePage
-	shown := lines[from:min(from+timelinePage, len(lines))]
+	shown := all[page-1]
 	head := fmt.Sprintf("*%s timeline* (UTC), page %d of %d:", inc.Ref(), page, pages)
 	foot := ""
 	if page < pages {
