@@ -59,15 +59,23 @@ func boot(t *testing.T, env map[string]string) (config.Config, []string) {
 	return cfg, problems
 }
 
-// fakeSlack answers auth.test for botToken, and nothing else.
+// fakeSlack answers auth.test for botToken, and conversations.info with a
+// channel the bot is in, and nothing else.
 func fakeSlack(t *testing.T, botToken string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path != "/api/auth.test" || botToken == "" || r.PostFormValue("token") != botToken {
+		if botToken == "" || r.PostFormValue("token") != botToken {
 			_, _ = w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"ok":true,"user_id":"U0BOT0001","user":"incidentbot"}`))
+		switch r.URL.Path {
+		case "/api/auth.test":
+			_, _ = w.Write([]byte(`{"ok":true,"user_id":"U0BOT0001","user":"incidentbot"}`))
+		case "/api/conversations.info":
+			_, _ = w.Write([]byte(`{"ok":true,"channel":{"id":"` + r.PostFormValue("channel") + `","name":"incidents","is_member":true}}`))
+		default:
+			_, _ = w.Write([]byte(`{"ok":false,"error":"unknown_method"}`))
+		}
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/api/"

@@ -22,6 +22,7 @@ import (
 	"github.com/incidentbot/incidentbot/handlers/paging"
 	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/internal/config/check"
 	"github.com/incidentbot/incidentbot/metrics"
 	"github.com/incidentbot/incidentbot/paging/provider/builtin"
 	"github.com/incidentbot/incidentbot/store"
@@ -188,6 +189,17 @@ func authTest(ctx context.Context, api *slack.Client, log zerolog.Logger) (*slac
 	}
 }
 
+// checkChannels says, loudly and with what to do, when Slack will refuse
+// the bot's posts in its announce or status channel. The bot still runs:
+// incidents work without them, and the operator may fix it while it runs.
+func (a *app) checkChannels(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := check.Channels(cctx, a.api, a.cfg); err != nil && ctx.Err() == nil {
+		a.log.Error().Err(err).Msg("the bot cannot post to a channel it is configured to post to; those posts will fail until this is fixed")
+	}
+}
+
 // listen binds the health endpoint now, so a port in use fails at start.
 func (a *app) listen() error {
 	if a.cfg.HTTPAddr == "" {
@@ -221,6 +233,7 @@ func (a *app) run(ctx context.Context) error {
 		a.log.Info().Str("team", auth.Team).Str("team_id", auth.TeamID).Str("bot_user", auth.UserID).Msg("authenticated with Slack")
 		a.handlers.SetBotUserID(auth.UserID)
 		a.handlers.SetTeamID(auth.TeamID)
+		a.checkChannels(ctx)
 		if err = a.loadResponders(ctx); err == nil {
 			go a.refreshResponders(ctx)
 			err = a.bot.Run(ctx)

@@ -67,8 +67,14 @@ func Run(w io.Writer, lookup config.Lookup) bool {
 // getenv reads the Opsgenie keys the escalation file names.
 func Checks(cfg config.Config, withTokens bool, getenv func(string) string) []Check {
 	auth := Check{Name: "Slack accepts SLACK_BOT_TOKEN (auth.test)", Run: func() error { return Auth(cfg) }}
+	channels := Check{Name: "the bot can post to its announce and status channels", Run: func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return Channels(ctx, slackClient(cfg), cfg)
+	}}
 	if !withTokens {
 		auth = Check{Skip: "Slack auth.test: SLACK_APP_TOKEN and SLACK_BOT_TOKEN are not set"}
+		channels = Check{Skip: "the announce and status channels: SLACK_BOT_TOKEN is not set"}
 	}
 	return []Check{
 		{Name: "escalation policies (INCIDENTBOT_ESCALATION_FILE)", Run: func() error {
@@ -81,6 +87,7 @@ func Checks(cfg config.Config, withTokens bool, getenv func(string) string) []Ch
 		}},
 		{Name: "database " + cfg.DB, Run: func() error { return Database(cfg.DB) }},
 		auth,
+		channels,
 	}
 }
 
@@ -126,8 +133,7 @@ func creatable(path string) error {
 func Auth(cfg config.Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	api := slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackApiURL), slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second}))
-	resp, err := api.AuthTestContext(ctx)
+	resp, err := slackClient(cfg).AuthTestContext(ctx)
 	if err != nil {
 		return fmt.Errorf("SLACK_BOT_TOKEN: %w", err)
 	}
@@ -135,4 +141,8 @@ func Auth(cfg config.Config) error {
 		return errors.New("auth.test returned no bot user")
 	}
 	return nil
+}
+
+func slackClient(cfg config.Config) *slack.Client {
+	return slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackApiURL), slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 }
