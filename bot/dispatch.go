@@ -51,6 +51,25 @@ type lane struct {
 	name    string
 	jobs    []store.Job // in Seq order
 	running bool
+	// waiting holds the head job back until a wait on the clock ends: a
+	// retry's backoff or Retry-After, or the spacing of posts. A waiting
+	// lane holds no worker, so rate-limited lanes never stall the others.
+	waiting bool
+	// attempt and lastErr are the head job's retries so far.
+	attempt int
+	lastErr string
+	// spaced: the head job has waited out the spacing of posts (checked
+	// once: under a simulated clock that stands still, "now" never passes
+	// the spacing, but the wait did end).
+	spaced bool
+}
+
+// dueAt is when the lane's head job may run.
+func (l *lane) dueAt() time.Time {
+	if len(l.jobs) == 0 {
+		return time.Time{}
+	}
+	return l.jobs[0].NotBefore
 }
 
 func newDispatcher(cfg Config, db *store.DB, r Runner, clock Clock, log zerolog.Logger, metrics func() Metrics, onFatal func(error)) *dispatcher {
@@ -180,10 +199,10 @@ func (d *dispatcher) startDue(ctx, jobCtx context.Context) time.Time {
 			delete(d.lanes, name)
 			continue
 		}
-		if l.running || len(l.jobs) == 0 {
-			continue
+		if l.running || l.waiting || len(l.jobs) == 0 {
+			continue // a waiting lane's own timer kicks the dispatcher
 		}
-		if due := l.jobs[0].NotBefore; due.After(now) {
+		if due := l.dueAt(); due.After(now) {
 			if next.IsZero() || due.Before(next) {
 				next = due
 			}
@@ -201,13 +220,15 @@ func (d *dispatcher) startDue(ctx, jobCtx context.Context) time.Time {
 	return next
 }
 
-// work runs a lane's due jobs in order until none is due.
+// work runs a lane's due jobs in order until none is due, or the head job
+// must wait (then the lane gives its worker back and startDue restarts it
+// when the wait is over).
 func (d *dispatcher) work(ctx, jobCtx context.Context, l *lane) {
 	defer d.runs.Done()
 	defer func() { <-d.sem; d.kick() }()
 	for {
 		d.mu.Lock()
-		if len(l.jobs) == 0 || l.jobs[0].NotBefore.After(d.clock.Now()) || ctx.Err() != nil {
+		if len(l.jobs) == 0 || l.waiting || l.dueAt().After(d.clock.Now()) || ctx.Err() != nil {
 			l.running = false
 			d.mu.Unlock()
 			return
@@ -215,75 +236,88 @@ func (d *dispatcher) work(ctx, jobCtx context.Context, l *lane) {
 		job := l.jobs[0]
 		d.mu.Unlock()
 
-		if !d.runOne(ctx, jobCtx, l, job) {
+		switch d.runOne(ctx, jobCtx, l, job) {
+		case jobDone:
+			d.mu.Lock()
+			l.jobs = l.jobs[1:]
+			l.attempt, l.lastErr = 0, ""
+			d.mu.Unlock()
+		case jobWaits:
+			// The lane waits: loop, find it waiting, give the worker back.
+		case jobStopped:
 			d.mu.Lock()
 			l.running = false
 			d.mu.Unlock()
 			return
 		}
-		d.mu.Lock()
-		l.jobs = l.jobs[1:]
-		d.mu.Unlock()
 	}
 }
 
-// runOne runs a job until it succeeds or fails for good. It returns false if
-// shutdown interrupted it (the job stays in the outbox).
-func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job) bool {
+// outcome is what became of one attempt at a lane's head job.
+type outcome int
+
+const (
+	jobDone    outcome = iota // it succeeded or failed for good, and left the outbox
+	jobWaits                  // it waits on the clock (spacing, backoff, Retry-After)
+	jobStopped                // shutdown or a refused token: it stays in the outbox
+)
+
+// runOne makes one attempt at a lane's head job, or decides it must wait.
+func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job) outcome {
 	log := d.log.With().Str("job", job.Kind).Str("lane", job.Lane).Uint64("seq", job.Seq).Logger()
 	what := d.describe(job)
-	var lastErr string
-	for attempt := 0; ; attempt++ {
-		if job.Throttled {
-			d.mu.Lock()
-			last := d.lastPost[l.name]
-			d.mu.Unlock()
-			if wait := last.Add(d.cfg.PostInterval).Sub(d.clock.Now()); wait > 0 {
-				if !d.sleep(ctx, wait) {
-					return false
-				}
-			}
-		}
-		commit, err := d.runner.Run(jobCtx, job)
-		if job.Throttled {
-			d.mu.Lock()
-			d.lastPost[l.name] = d.clock.Now()
-			d.mu.Unlock()
-		}
-		if err == nil {
-			if lastErr != "" {
-				log.Info().Int("attempts", attempt+1).Msg(what + " succeeded after retrying")
-			}
-			d.metrics().JobDone(job.Kind, "ok")
-			return d.finish(ctx, log, job, commit)
-		}
-		v := classify(err)
-		d.metrics().JobDone(job.Kind, v.outcome)
-		if fatal := fatalAuth(err); fatal != nil {
-			// Every later call would fail the same way: stop, keep the job.
-			d.onFatal(fatal)
-			return false
-		}
-		if !v.retry {
-			log.Error().Err(err).Msg(giveUpMessage(what, err))
-			return d.finish(ctx, log, job, func(tx *store.Tx) error { return d.runner.GiveUp(tx, job, err) })
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		if msg := err.Error(); msg != lastErr {
-			// Log when the error changes, not on every attempt of an outage.
-			log.Warn().Err(err).Int("attempt", attempt+1).Msg(what + " failed; retrying")
-			lastErr = msg
-		}
-		wait := v.after
-		if wait <= 0 {
-			wait = backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)
-		}
-		if !d.sleep(ctx, wait) {
-			return false
+	if job.Throttled && !l.spaced {
+		d.mu.Lock()
+		next := d.lastPost[l.name].Add(d.cfg.PostInterval)
+		d.mu.Unlock()
+		if wait := next.Sub(d.clock.Now()); wait > 0 {
+			l.spaced = true
+			d.wait(ctx, l, wait)
+			return jobWaits
 		}
 	}
+	l.spaced = false
+	commit, err := d.runner.Run(jobCtx, job)
+	if job.Throttled {
+		d.mu.Lock()
+		d.lastPost[l.name] = d.clock.Now()
+		d.mu.Unlock()
+	}
+	if err == nil {
+		if l.lastErr != "" {
+			log.Info().Int("attempts", l.attempt+1).Msg(what + " succeeded after retrying")
+		}
+		d.metrics().JobDone(job.Kind, "ok")
+		return d.finish(ctx, log, job, commit)
+	}
+	v := classify(err)
+	d.metrics().JobDone(job.Kind, v.outcome)
+	if fatal := fatalAuth(err); fatal != nil {
+		// Every later call would fail the same way: stop, keep the job.
+		d.onFatal(fatal)
+		return jobStopped
+	}
+	if !v.retry {
+		log.Error().Err(err).Msg(giveUpMessage(what, err))
+		return d.finish(ctx, log, job, func(tx *store.Tx) error { return d.runner.GiveUp(tx, job, err) })
+	}
+	if ctx.Err() != nil {
+		return jobStopped
+	}
+	if msg := err.Error(); msg != l.lastErr {
+		// Log when the error changes, not on every attempt of an outage.
+		log.Warn().Err(err).Int("attempt", l.attempt+1).Msg(what + " failed; retrying")
+		l.lastErr = msg
+	}
+	wait := backoff(l.attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)
+	if v.after > 0 {
+		// What the service asked for, and a little more, so lanes told the
+		// same Retry-After do not all call again in the same instant.
+		wait = v.after + time.Duration(rand.Float64()*float64(min(v.after/10, time.Second)))
+	}
+	l.attempt++
+	d.wait(ctx, l, wait)
+	return jobWaits
 }
 
 // describe says what job does, for log lines, as the runner puts it.
@@ -294,9 +328,30 @@ func (d *dispatcher) describe(job store.Job) string {
 	return "job " + job.Kind
 }
 
+// wait holds the lane's head job back for one wait on the clock, without
+// a worker: a timer, not a sleeping worker, wakes the lane. (A wait ends
+// when the clock's After does, not when Now passes a time: the command's
+// simulated clock also ends waits in real time while Now stands still.)
+func (d *dispatcher) wait(ctx context.Context, l *lane, wait time.Duration) {
+	d.mu.Lock()
+	l.waiting = true
+	d.mu.Unlock()
+	done := d.clock.After(wait)
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		d.mu.Lock()
+		l.waiting = false
+		d.mu.Unlock()
+		d.kick()
+	}()
+}
+
 // finish commits a job's outcome together with its removal, retrying the
 // commit (never the Slack call) while the database refuses writes.
-func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.Job, commit func(*store.Tx) error) bool {
+func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.Job, commit func(*store.Tx) error) outcome {
 	for attempt := 0; ; attempt++ {
 		err := d.commit(func(tx *store.Tx) error {
 			if !tx.HasJob(job.Seq) {
@@ -311,13 +366,13 @@ func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.J
 			return err
 		})
 		if err == nil {
-			return true
+			return jobDone
 		}
 		if attempt == 0 {
 			log.Error().Err(err).Msg("could not record a finished job; retrying the commit")
 		}
 		if errors.Is(err, context.Canceled) || !d.sleep(ctx, backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)) {
-			return false
+			return jobStopped
 		}
 	}
 }

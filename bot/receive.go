@@ -168,12 +168,6 @@ func (b *Bot) record(ctx context.Context, batch []*Envelope) {
 
 func (b *Bot) commit(fn func(*store.Tx) error) error { return b.write(b.db.Update, fn) }
 
-// commitShared is commit through bbolt's Batch: concurrent callers share one
-// fsync. Job outcomes use it, so a burst of finished jobs does not queue one
-// fsync each in front of the envelopes waiting to be acked. fn may run twice
-// (after a failed shared commit, which is rolled back).
-func (b *Bot) commitShared(fn func(*store.Tx) error) error { return b.write(b.db.Batch, fn) }
-
 func (b *Bot) write(via func(func(*store.Tx) error) error, fn func(*store.Tx) error) error {
 	start := time.Now()
 	err := via(fn)

@@ -103,6 +103,13 @@ func (h *Handlers) GiveUp(tx *store.Tx, job store.Job, err error) error {
 	if j, ok := h.reg.jobs[job.Kind]; ok && j.GiveUp != nil {
 		return j.GiveUp(tx, job, err)
 	}
+	return h.ReportFailure(tx, job, err)
+}
+
+// ReportFailure is the default report of a job that failed for good: a
+// warning in the incident channel, when the job belongs to an incident
+// with one. A module's own GiveUp may call it after its own bookkeeping.
+func (h *Handlers) ReportFailure(tx *store.Tx, job store.Job, err error) error {
 	var p struct {
 		Incident int64  `json:"incident"`
 		Channel  string `json:"channel"`

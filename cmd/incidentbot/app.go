@@ -67,6 +67,11 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	}
 	m := metrics.New()
 	httpClient.Transport = m.Transport(httpClient.Transport)
+	if cfg.SlackPace > 0 {
+		// Outermost, so a call paced locally is not counted as one to Slack.
+		// On the wall clock: Slack's limits are in real time.
+		httpClient.Transport = bot.NewPacer(httpClient.Transport, nil, cfg.SlackPace, time.Now)
+	}
 	log := deps.Log
 	db, err := store.Open(cfg.DB, store.Options{Timeout: 2 * time.Second})
 	if err != nil {

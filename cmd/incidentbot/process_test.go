@@ -160,6 +160,7 @@ func processEnv(fake *slackfake.Server, db, announce, httpAddr string) map[strin
 		"INCIDENTBOT_LOG_FORMAT":       "json",
 		"INCIDENTBOT_LOG_LEVEL":        "debug",
 		"INCIDENTBOT_UPDATE_EVERY":     "0", // no reminders: the outbox can drain to empty
+		"INCIDENTBOT_SLACK_PACE":       "0", // the fake enforces no limits: no pacing
 	}
 }
 

@@ -47,7 +47,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 		{Kind: jobUpdateSummary, Describe: "update the summary", Run: handlers.Decoded(m.runUpdateSummary)},
 		{Kind: jobPin, Describe: "pin the summary", Run: handlers.Decoded(m.runPin)},
 		{Kind: jobTopic, Describe: "set the channel topic", Run: handlers.Decoded(m.runTopic)},
-		{Kind: jobUploadPostmortem, Describe: "upload the postmortem draft (run `incidentbot export` to get it)", Run: handlers.Decoded(m.runUploadPostmortem)},
+		{Kind: jobUploadPostmortem, Describe: "upload the postmortem draft (run `incidentbot export` to get it)", Run: m.runUploadPostmortem},
 	} {
 		reg.Job(j)
 	}

@@ -2,7 +2,9 @@ package incidents
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -61,19 +63,42 @@ func (m *Module) Postmortem(tx *store.Tx, id int64) (string, error) {
 	return report.Postmortem(tx, m.h.Templates(), id, m.h.Now())
 }
 
-func (m *Module) runUploadPostmortem(ctx context.Context, p incidentJob) (func(*store.Tx) error, error) {
+// pinsWait is how long the draft waits for pinned messages still being
+// read (rate-limited, say) before it is uploaded without them.
+const pinsWait = 10 * time.Minute
+
+// errPinsPending holds the upload back while pins acked before it are
+// still being read: the draft must hold every one of them.
+var errPinsPending = errors.New("waiting for pinned messages to be read before uploading the draft")
+
+func (m *Module) runUploadPostmortem(ctx context.Context, job store.Job) (func(*store.Tx) error, error) {
+	p, err := handlers.Decode[incidentJob](job)
+	if err != nil {
+		return nil, err
+	}
 	var doc string
 	var inc *incident.Incident
-	err := m.h.View(func(tx *store.Tx) error {
+	pending := false
+	err = m.h.View(func(tx *store.Tx) error {
 		var err error
 		if inc, err = tx.Incident(p.Incident); err != nil {
 			return err
+		}
+		entries, err := tx.Timeline(p.Incident)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			pending = pending || e.Pending && !e.Deleted
 		}
 		doc, err = m.Postmortem(tx, p.Incident)
 		return err
 	})
 	if err != nil {
 		return nil, bot.Final(err)
+	}
+	if pending && m.h.Now().Sub(job.Created) < pinsWait {
+		return nil, bot.Retry(errPinsPending, 2*time.Second)
 	}
 	_, err = m.h.API().UploadFileContext(ctx, slack.UploadFileParameters{
 		Filename: report.Filename(inc.ID), Title: inc.Ref() + " postmortem draft",

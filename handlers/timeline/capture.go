@@ -32,7 +32,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	m.h = h
 	reg.Command(handlers.Command{Name: "note", Usage: "note [--at 10:28] <text>", Help: "add to the timeline (times in UTC)", Run: m.noteCommand})
 	reg.Command(handlers.Command{Name: "timeline", Usage: "timeline [page]", Help: "show the timeline", Run: m.timelineCommand})
-	reg.Job(handlers.Job{Kind: jobFetchMessage, Describe: "read a message for the timeline", Run: handlers.Decoded(m.runFetchMessage)})
+	reg.Job(handlers.Job{Kind: jobFetchMessage, Describe: "read a message for the timeline", Run: handlers.Decoded(m.runFetchMessage), GiveUp: m.fetchGaveUp})
 	for _, emoji := range h.Config().TimelineEmojis {
 		reg.Reaction(emoji, m.reaction)
 	}

@@ -192,3 +192,25 @@ func (m *Module) runFetchMessage(ctx context.Context, p fetchJob) (func(*store.T
 		return r.React(p.Channel, p.TS, m.h.Config().ConfirmEmoji, false)
 	}, nil
 }
+
+// fetchGaveUp settles an entry whose message could not be read (the bot was
+// removed from the channel, say): it stops waiting for its text, so the
+// postmortem draft, which waits for pending pins, is not held up by it,
+// and the channel is told as for any job that failed.
+func (m *Module) fetchGaveUp(tx *store.Tx, job store.Job, cause error) error {
+	p, err := handlers.Decode[fetchJob](job)
+	if err != nil {
+		return nil
+	}
+	entry, err := tx.EntryBySource(p.Incident, handlers.SourceKey(p.Channel, p.TS))
+	if err == nil && entry.Pending {
+		entry.Pending = false
+		if entry.Text == "" {
+			entry.Text = "(the message could not be read: " + handlers.Clip(cause.Error(), 100) + ")"
+		}
+		if err := tx.PutEntry(p.Incident, entry); err != nil {
+			return err
+		}
+	}
+	return m.h.ReportFailure(tx, job, cause)
+}

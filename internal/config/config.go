@@ -45,6 +45,7 @@ type Config struct {
 	PagerdutyURL    string        `split_words:"true" default:"https://events.pagerduty.com" desc:"PagerDuty Events API v2 base URL (events go to <base>/v2/enqueue); tests point it at a local server"`
 	OpsgenieURL     string        `split_words:"true" default:"https://api.opsgenie.com" desc:"Opsgenie API base URL; EU accounts use https://api.eu.opsgenie.com"`
 	JSMURL          string        `envconfig:"JSM_URL" default:"https://api.atlassian.com" desc:"Jira Service Management API base URL, for jsm: targets"`
+	SlackPace       float64       `split_words:"true" default:"1" desc:"pace Slack calls to Slack's per-method limits, scaled by this (2: twice as fast, for a workspace with higher limits); 0 turns pacing off"`
 	Responders      []string      `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
 }
 

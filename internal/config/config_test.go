@@ -182,6 +182,7 @@ func TestPrintTable(t *testing.T) {
 		{"INCIDENTBOT_PAGERDUTY_URL", "https://events.pagerduty.com", "no"},
 		{"INCIDENTBOT_OPSGENIE_URL", "https://api.opsgenie.com", "no"},
 		{"INCIDENTBOT_JSM_URL", "https://api.atlassian.com", "no"},
+		{"INCIDENTBOT_SLACK_PACE", "1", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {

@@ -114,6 +114,9 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 			bad("%s must be an http(s) URL such as %s (got %q)", u.name, u.example, u.value)
 		}
 	}
+	if c.SlackPace < 0 || c.SlackPace > 100 {
+		bad("INCIDENTBOT_SLACK_PACE must be between 0 (no pacing) and 100, e.g. 1 for Slack's own limits (got %g)", c.SlackPace)
+	}
 	if c.HTTPAddr != "" {
 		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 			bad("INCIDENTBOT_HTTP_ADDR must be host:port such as 127.0.0.1:8080 or :8080, or empty to disable (got %q)", c.HTTPAddr)

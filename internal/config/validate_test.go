@@ -170,6 +170,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"log level empty", func(c *Config) { c.LogLevel = "" }, []string{"INCIDENTBOT_LOG_LEVEL"}},
 		{"PagerDuty URL without scheme", func(c *Config) { c.PagerdutyURL = "events.pagerduty.com" }, []string{"INCIDENTBOT_PAGERDUTY_URL", "https://events.pagerduty.com"}},
 		{"Opsgenie URL not http", func(c *Config) { c.OpsgenieURL = "ftp://api.opsgenie.com" }, []string{"INCIDENTBOT_OPSGENIE_URL", "ftp://"}},
+		{"negative pace", func(c *Config) { c.SlackPace = -1 }, []string{"INCIDENTBOT_SLACK_PACE", "between 0"}},
 		{"JSM URL not http", func(c *Config) { c.JSMURL = "api.atlassian.com" }, []string{"INCIDENTBOT_JSM_URL", "https://api.atlassian.com"}},
 	}
 	for _, tc := range tests {
