@@ -8,14 +8,16 @@ import (
 
 // Block Kit pieces every module uses.
 
-// Plain is a plain-text object.
+// Plain is a plain-text object. Its text is the bot's own; user text in it
+// goes through PlainSafe first.
 func Plain(text string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, text, false, false)
 }
 
-// FieldErrors is the ack that shows err next to a form field.
+// FieldErrors is the ack that shows err next to a form field, as plain
+// text (an error may quote what was typed).
 func FieldErrors(block string, err error) map[string]any {
-	return map[string]any{"response_action": "errors", "errors": map[string]string{block: err.Error()}}
+	return map[string]any{"response_action": "errors", "errors": map[string]string{block: PlainSafe(err.Error())}}
 }
 
 // SectionLimit is Slack's limit on a section block's text.
@@ -37,7 +39,8 @@ func ChannelLink(inc *incident.Incident) string {
 	return "<#" + inc.ChannelID + ">"
 }
 
-// Md is a Markdown text object.
+// Md is a Markdown (mrkdwn) text object. Its text is the bot's own; user
+// text in it goes through Safe first.
 func Md(text string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, text, false, false)
 }

@@ -43,7 +43,9 @@ func (h *Handlers) runCommand(r *Request, text string) (string, error) {
 	reply, err := c.Run(r, cmd.Args)
 	switch {
 	case err != nil && UserFacing(err):
-		return h.UserMessage(err), nil
+		// An error may quote what the user typed ("--<!channel>" is not an
+		// option): it is shown through Safe like every other user text.
+		return Safe(h.UserMessage(err)), nil
 	case err != nil:
 		return "", fmt.Errorf("%s %s: %w", h.cfg.Command, cmd.Name, err)
 	}

@@ -10,21 +10,21 @@ import (
 
 // Text in incidentbot is kept in Slack's own format, as Slack sends it:
 // "&", "<" and ">" escaped as entities, and <…> for mentions and links.
-// Stored text is never changed; it is made safe when it is posted.
+// Stored text is never changed; it is made safe when it is shown, by one
+// function per kind of output, both built on incident.Defuse (the draft's
+// is in incident):
+//
+//   - Safe for Slack mrkdwn: messages, ephemerals, acks, the topic, the
+//     text of section and context blocks;
+//   - PlainSafe for Slack plain_text: header blocks and labels.
 
-// wordJoiner is an invisible character that stops "@here" being read as a
-// mention while looking the same to a reader.
-const wordJoiner = "\u2060"
+var angled = regexp.MustCompile(`<([^<>]*)>`)
 
-var (
-	angled        = regexp.MustCompile(`<([^<>]*)>`)
-	plainSpecials = regexp.MustCompile(`(?i)@(channel|here|everyone)\b`)
-)
-
-// Safe makes Slack-formatted text safe to post: special mentions
+// Safe makes Slack-formatted text safe to post as mrkdwn: special mentions
 // (<!channel>, <!here>, <!everyone>, <!subteam^…>, and their plain "@here"
-// forms) are shown as text and never notify anyone. User and channel
-// mentions and links stay live.
+// forms) are shown as text and never notify anyone, and the bidi controls
+// that would reverse what follows are dropped (incident.Defuse). User and
+// channel mentions and links stay live; any other <…> is shown as text.
 func Safe(text string) string {
 	text = angled.ReplaceAllStringFunc(text, func(m string) string {
 		inner := m[1 : len(m)-1]
@@ -35,26 +35,21 @@ func Safe(text string) string {
 			return m
 		case strings.HasPrefix(inner, "!"):
 			// <!here>, <!channel|@channel>, <!subteam^S1|@oncall>: show the label.
-			name, label, ok := strings.Cut(inner[1:], "|")
-			if !ok || label == "" {
-				label = "@" + strings.TrimPrefix(name, "subteam^")
-			}
-			return "@" + wordJoiner + strings.TrimPrefix(label, "@")
+			return incident.SpecialMention(inner)
 		}
 		return "&lt;" + inner + "&gt;"
 	})
 	// A "<!" left over sits in nested or unbalanced brackets
 	// ("<!here|<@U1>>"), which Slack may still read as a mention: show it
 	// as text.
-	text = strings.ReplaceAll(text, "<!", "&lt;!")
-	return plainSpecials.ReplaceAllString(text, "@"+wordJoiner+"$1")
+	return incident.Defuse(strings.ReplaceAll(text, "<!", "&lt;!"))
 }
 
-// PlainSafe is safe for plain text (a header block), which has no <…>
-// markup: only the bare @here forms need defusing.
-func PlainSafe(text string) string {
-	return plainSpecials.ReplaceAllString(text, "@"+wordJoiner+"$1")
-}
+// PlainSafe makes Slack-formatted text safe for a plain_text object (a
+// header block, a label), which Slack shows literally: mentions and links
+// become readable text (@name, #channel), entities become the characters
+// they stand for, and the result is Defused.
+func PlainSafe(text string) string { return incident.Markdown(text, nil) }
 
 // MentionedUsers finds the users mentioned in Slack-formatted text, with the
 // name Slack put in the mention (<@U123|bob>) when it did.

@@ -6,11 +6,15 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/incidentbot/incidentbot/incident"
 )
 
 // liveSpecial finds a special mention Slack would act on: a <!…> command or
 // a plain @here/@channel/@everyone not broken by the word joiner.
 var liveSpecial = regexp.MustCompile(`(?i)<!|@(here|channel|everyone)\b`)
+
+const wordJoiner = incident.WordJoiner
 
 func TestSafeSpecialMentions(t *testing.T) {
 	tests := []struct {
@@ -161,6 +165,38 @@ func TestUserIDs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := UserIDs(tc.text); !slices.Equal(got, tc.want) {
 				t.Errorf("UserIDs(%q) = %q, want %q", tc.text, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestEveryOutputDropsBidiControls: a right-to-left override (or an
+// embedding or isolate) in user text never reaches Slack, whatever the
+// kind of output, so what follows it is not reversed; the marks stay.
+func TestEveryOutputDropsBidiControls(t *testing.T) {
+	text := "Checkout \u202edown\u202c for \u2067EU\u2069 \u202bcustomers \u200f"
+	want := "Checkout down for EU customers \u200f"
+	if got := Safe(text); got != want {
+		t.Errorf("Safe(%q) = %q, want %q", text, got, want)
+	}
+	if got := PlainSafe(text); got != want {
+		t.Errorf("PlainSafe(%q) = %q, want %q", text, got, want)
+	}
+}
+
+func TestPlainSafe(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"plain", "DB down", "DB down"},
+		{"entities become characters", "p99 &lt; 2s &amp; rising", "p99 < 2s & rising"},
+		{"special mentions as text", "<!channel> and @here <!subteam^S1|@oncall>",
+			"@" + wordJoiner + "channel and @" + wordJoiner + "here @" + wordJoiner + "oncall"},
+		{"user mention as its name", "ask <@U1|ana>", "ask @ana"},
+		{"typed markup stays text", "&lt;!channel&gt;", "<!channel>"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PlainSafe(tc.text); got != tc.want {
+				t.Errorf("PlainSafe(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
 	}

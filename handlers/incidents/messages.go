@@ -16,7 +16,7 @@ import (
 func (m *Module) summaryBlocks(inc *incident.Incident) (string, []slack.Block) {
 	title := handlers.Safe(inc.Title)
 	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType,
-		handlers.Clip(inc.Ref()+": "+handlers.PlainSafe(incident.Markdown(inc.Title, nil)), 150), false, false))
+		handlers.Clip(inc.Ref()+": "+handlers.PlainSafe(inc.Title), 150), false, false))
 	status := inc.Status.Title()
 	if !inc.Open() {
 		status = ":white_check_mark: Resolved " + incident.FormatTime(inc.Times.Resolved)
@@ -38,7 +38,7 @@ func (m *Module) summaryBlocks(inc *incident.Incident) (string, []slack.Block) {
 		blocks = append(blocks, slack.NewSectionBlock(handlers.Md(handlers.Clip(handlers.Safe(inc.Description), handlers.SectionLimit)), nil, nil))
 	}
 	if len(inc.Services) > 0 {
-		blocks = append(blocks, slack.NewContextBlock("", handlers.Md("Affected: "+handlers.Safe(strings.Join(inc.Services, ", ")))))
+		blocks = append(blocks, slack.NewContextBlock("", handlers.Md(handlers.Clip("Affected: "+handlers.Safe(strings.Join(inc.Services, ", ")), handlers.SectionLimit))))
 	}
 	blocks = append(blocks, slack.NewContextBlock("", handlers.Md(fmt.Sprintf(
 		"React with :%s: to add a message to the timeline · `%s help` for commands", m.h.Config().TimelineEmojis[0], m.command()))))
