@@ -123,16 +123,15 @@ func (m *Module) followUpCommand(r *handlers.Request, args string) (string, erro
 // trailingMention is an owner named at the end of a follow-up.
 var trailingMention = regexp.MustCompile(`\s*<@[UW][A-Z0-9]+(\|[^>]*)?>\s*$`)
 
-// impactCommand records affected services: "/incident impact api, dashboard".
+// impactCommand records affected services: "/incident impact api,
+// dashboard". Commas, semicolons and new lines separate services; a phrase
+// without them ("static assets") is one service.
 func (m *Module) impactCommand(r *handlers.Request, args string) (string, error) {
 	inc, err := r.Changeable()
 	if err != nil {
 		return "", err
 	}
 	services := strings.FieldsFunc(args, func(c rune) bool { return c == ',' || c == ';' || c == '\n' })
-	if len(strings.Fields(args)) > 0 && len(services) == 1 && !strings.Contains(args, ",") {
-		services = strings.Fields(args) // "api dashboard" without commas
-	}
 	added := inc.AddServices(services...)
 	if len(added) == 0 {
 		if len(inc.Services) == 0 {
@@ -140,8 +139,21 @@ func (m *Module) impactCommand(r *handlers.Request, args string) (string, error)
 		}
 		return "Already recorded as affected: " + handlers.Safe(strings.Join(inc.Services, ", ")) + ".", nil
 	}
+	// r.Changed(inc, "impact", text, true), but with the post made safe:
+	// Changed posts its text as given. The timeline keeps it as typed.
 	text := fmt.Sprintf("Affected services: %s (added by %s)", strings.Join(inc.Services, ", "), handlers.Mention(r.User))
-	return "", r.Changed(inc, "impact", text, true)
+	if err := r.Tx.PutIncident(inc); err != nil {
+		return "", err
+	}
+	if err := r.TimelineEvent(inc, "impact", text); err != nil {
+		return "", err
+	}
+	if inc.ChannelID != "" {
+		if err := r.Post(inc.ChannelID, ":arrows_counterclockwise: "+handlers.Safe(text)+".", nil); err != nil {
+			return "", err
+		}
+	}
+	return "", r.RefreshChannel(inc)
 }
 
 // customersCommand sets extra channels that receive posted updates.
