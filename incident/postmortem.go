@@ -71,24 +71,27 @@ type TimelineLine struct {
 	Files                    []Link
 }
 
-// NewPostmortemView prepares the view of a postmortem draft.
+// NewPostmortemView prepares the view of a postmortem draft. Every user
+// text in it (titles, descriptions, notes, messages, services, names) is
+// already escaped for the draft (draftText), so a template cannot forget.
 func NewPostmortemView(in PostmortemInput) PostmortemView {
 	inc := in.Incident
-	md := func(s string) string { return Markdown(s, in.Names) }
+	d := draftText{names: in.Names}
 	name := func(u User) string {
-		if n := in.Names[u.ID]; n != "" {
-			return n
+		n := in.Names[u.ID]
+		if n == "" {
+			n = u.Name
 		}
-		if u.Name != "" {
-			return u.Name
+		if n == "" {
+			return u.ID
 		}
-		return u.ID
+		return d.line(rawToSlack(n)) // a display name is plain text, not Slack's
 	}
 	v := PostmortemView{
-		Ref: inc.Ref(), Title: md(inc.Title), Severity: inc.Severity.Label(), Status: "Draft",
+		Ref: inc.Ref(), Title: d.line(inc.Title), Severity: inc.Severity.Label(), Status: "Draft",
 		Lead: name(inc.Lead()), Declared: FormatTime(inc.Times.Declared), Resolved: FormatTime(inc.Times.Resolved),
 		Date: inc.Times.Declared.UTC().Format("2006-01-02"), Generated: FormatTime(in.Now),
-		Open: inc.Open(), Description: md(inc.Description), ResolutionNote: md(inc.ResolutionNote),
+		Open: inc.Open(), Description: d.block(inc.Description, 0), ResolutionNote: d.block(inc.ResolutionNote, 0),
 	}
 	if p := inc.PeakSeverity(); p != inc.Severity {
 		v.PeakSeverity = p.Label()
@@ -101,23 +104,26 @@ func NewPostmortemView(in PostmortemInput) PostmortemView {
 	if len(v.Authors) == 0 {
 		v.Authors = []string{name(inc.DeclaredBy)}
 	}
-	v.Impact = impactView(inc, in.Now)
+	v.Impact = impactView(inc, in.Now, d)
 	v.Paging = in.Paging
 	if len(v.Paging) == 0 {
-		v.Paging = pagingLines(inc, name, md)
+		v.Paging = pagingLines(inc, name, func(s string) string { return d.block(s, listIndent) })
 	}
 	for _, u := range inc.Updates {
-		v.Updates = append(v.Updates, UpdateLine{Time: FormatTime(u.At), Status: u.Status.Title(), Text: listItem(md(u.Text))})
+		v.Updates = append(v.Updates, UpdateLine{Time: FormatTime(u.At), Status: u.Status.Title(), Text: d.block(u.Text, listIndent)})
 	}
-	v.FollowUps = followUpGroups(inc.FollowUps, md, name)
+	v.FollowUps = followUpGroups(inc.FollowUps, d, name)
 	v.KeyTimes, v.Measures = keyTimesView(inc.Times)
 	v.Summary = summarySentence(inc, v, in.Now)
 	for _, e := range in.Timeline {
 		if e.Deleted || e.Pending {
 			continue
 		}
-		line := TimelineLine{Time: FormatTime(e.At), Author: name(e.Author), Text: listItem(md(e.Text)), Link: e.Link,
-			Bot: e.Kind == KindEvent, Kind: e.Kind, Files: e.Files}
+		line := TimelineLine{Time: FormatTime(e.At), Author: name(e.Author), Text: d.block(e.Text, listIndent), Link: e.Link,
+			Bot: e.Kind == KindEvent, Kind: e.Kind}
+		for _, f := range e.Files {
+			line.Files = append(line.Files, Link{Title: d.label(rawToSlack(f.Title)), URL: f.URL})
+		}
 		if line.Bot {
 			line.Author = "incidentbot"
 		}
@@ -126,9 +132,23 @@ func NewPostmortemView(in PostmortemInput) PostmortemView {
 	return v
 }
 
+// listIndent is where the text of a "- " list item starts; numberedIndent
+// the same for "1. " to "99. ", so that a text's later lines stay in the
+// item even after a blank line.
+const (
+	listIndent     = 2
+	numberedIndent = 4
+)
+
+// rawToSlack escapes plain text (a display name, a file title) as Slack
+// does, so it takes the same path as Slack's text.
+func rawToSlack(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
 // followUpGroups groups follow-ups as the reference reports do: short-term,
 // mid-term, future, then the ones nobody sorted.
-func followUpGroups(fs []FollowUp, md func(string) string, name func(User) string) []FollowUpGroup {
+func followUpGroups(fs []FollowUp, d draftText, name func(User) string) []FollowUpGroup {
 	var groups []FollowUpGroup
 	for _, h := range []struct {
 		h     Horizon
@@ -141,7 +161,7 @@ func followUpGroups(fs []FollowUp, md func(string) string, name func(User) strin
 				if f.Owner.ID != "" {
 					owner = name(f.Owner)
 				}
-				g.Items = append(g.Items, FollowUpLine{Text: md(f.Text), Owner: owner})
+				g.Items = append(g.Items, FollowUpLine{Text: d.block(f.Text, numberedIndent), Owner: owner})
 			}
 		}
 		if len(g.Items) > 0 {
@@ -151,9 +171,12 @@ func followUpGroups(fs []FollowUp, md func(string) string, name func(User) strin
 	return groups
 }
 
-func impactView(inc *Incident, now time.Time) ImpactView {
+func impactView(inc *Incident, now time.Time, d draftText) ImpactView {
 	start, from := inc.Times.ImpactStart()
-	iv := ImpactView{Start: FormatTime(start), Services: inc.Services, Duration: inc.Times.Duration(now).String()}
+	iv := ImpactView{Start: FormatTime(start), Duration: inc.Times.Duration(now).String()}
+	for _, s := range inc.Services {
+		iv.Services = append(iv.Services, d.line(s))
+	}
 	if from != "" && from != "started" {
 		iv.StartNote = fmt.Sprintf("impact start not recorded; measured from when the incident was %s", from)
 	}
@@ -209,8 +232,8 @@ func keyTimesView(k KeyTimes) (times, measures []NamedValue) {
 func summarySentence(inc *Incident, v PostmortemView, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "On %s, %s (%s) — %s —", v.Date, v.Ref, v.Severity, v.Title)
-	if len(inc.Services) > 0 {
-		fmt.Fprintf(&b, " affected %s", joinAnd(inc.Services))
+	if len(v.Impact.Services) > 0 {
+		fmt.Fprintf(&b, " affected %s", joinAnd(v.Impact.Services))
 	} else {
 		b.WriteString(" affected [which services and customers?]")
 	}
@@ -223,10 +246,6 @@ func summarySentence(inc *Incident, v PostmortemView, now time.Time) string {
 	}
 	return b.String()
 }
-
-// listItem indents the lines after the first, so a multi-line text stays
-// inside its Markdown list item (texts are kept whole, never cut).
-func listItem(text string) string { return strings.ReplaceAll(text, "\n", "\n  ") }
 
 func joinAnd(items []string) string {
 	switch len(items) {
