@@ -23,13 +23,13 @@ func longTitle(n int) string {
 }
 
 // TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone sends hostile and
-// awkward text as incident titles, notes, TL: messages, pinned messages and
-// resolution notes: a 5,000-character title, control characters, right to
-// left text and emoji, Slack's special mentions (<!channel>, <!here>,
+// awkward text as incident titles, notes, affected services, follow-ups,
+// TL: messages, pinned messages and resolution notes: a 5,000-character
+// title, control characters, right to left text and emoji, Slack's special mentions (<!channel>, <!here>,
 // <!everyone>, a user group), plain @here, a user mention and a labelled
 // link. Each is acked and answered, stored exactly as Slack sent it, and
-// nothing the bot posts, answers, sets as a topic or announces contains a
-// live special mention.
+// nothing the bot posts, answers, sets as a topic or announces, nor the
+// postmortem draft, contains a live special mention or a bidi control.
 func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 	h := newHarness(t)
 	inputs := []struct{ name, text string }{
@@ -44,6 +44,7 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 		tlTS, pinTS                         string
 	}
 	got := make([]sent, len(inputs))
+	var drafts []string
 	for i, in := range inputs {
 		n := i + 1
 		ref := "INC-" + itoa(n)
@@ -62,6 +63,8 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 		}
 		_, got[i].note = cutWord(h.slashText(id))
 
+		h.slash(h.alice, ch.ID, "impact "+in.text)
+		h.slash(h.alice, ch.ID, "followup "+in.text)
 		got[i].tlTS = h.fake.PostMessage(h.alice, ch.ID, "TL: "+in.text)
 		got[i].pinTS = h.fake.PostMessage(h.alice, ch.ID, in.text)
 		h.fake.AddReaction(h.alice, ch.ID, got[i].pinTS, "pushpin")
@@ -88,6 +91,7 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 		_, got[i].resolution = cutWord(h.slashText(id))
 		h.ExpectMessage(ch.ID, ref+" resolved")
 		h.ExpectMessage(h.announce, ref+" resolved")
+		drafts = append(drafts, h.draftOf(n))
 		h.idle()
 	}
 	h.waitFor("every envelope to be acked", func() bool { return len(h.fake.Unacked()) == 0 })
@@ -136,12 +140,23 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 		return nil
 	})
 
-	// Never a live special mention in anything the bot showed anyone.
+	// Never a live special mention, nor a bidi control that would reverse
+	// what follows, in anything the bot showed anyone or in a draft.
 	shown := everythingShown(h.fake, h.alice, h.bob)
-	for _, s := range shown {
+	all := shown
+	for i, d := range drafts {
+		all = append(all, shownText{"the draft of INC-" + itoa(i+1), d})
+	}
+	for _, s := range all {
 		if m := liveSpecial.FindString(s.text); m != "" {
 			t.Errorf("%s has a live %q: %q", s.where, m, s.text)
 		}
+		if m := bidiControl.FindString(s.text); m != "" {
+			t.Errorf("%s carries the bidi control %U: %q", s.where, []rune(m)[0], s.text)
+		}
+	}
+	if d := drafts[3]; strings.Contains(d, "@oncall") || strings.Contains(d, "<!") {
+		t.Errorf("the draft keeps a group mention or Slack markup:\n%s", d)
 	}
 	// The labelled link and the user mention stay live.
 	if !containsAny(texts(shown), "<https://status.example.com/incidents/1?a=1&b=2|status-page>") {
