@@ -75,6 +75,9 @@ type Handlers struct {
 	// (resolve, status, severity, roles); nil: any member of its channel.
 	// It is refreshed from Slack user groups while the bot runs.
 	responders atomic.Pointer[[]string]
+	// teamURL is the workspace's URL, for permalinks.
+	teamURL atomic.Pointer[string]
+	users   users
 }
 
 // New returns the handlers with the core's commands and jobs and those of

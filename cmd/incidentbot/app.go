@@ -238,6 +238,7 @@ func (a *app) run(ctx context.Context) error {
 		a.log.Info().Str("team", auth.Team).Str("team_id", auth.TeamID).Str("bot_user", auth.UserID).Msg("authenticated with Slack")
 		a.handlers.SetBotUserID(auth.UserID)
 		a.handlers.SetTeamID(auth.TeamID)
+		a.handlers.SetTeamURL(auth.URL)
 		a.checkChannels(ctx)
 		if err = a.loadResponders(ctx); err == nil {
 			go a.refreshResponders(ctx)

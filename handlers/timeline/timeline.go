@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/slack-go/slack"
-
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/store"
@@ -147,15 +145,17 @@ func (m *Module) runFetchMessage(ctx context.Context, p fetchJob) (func(*store.T
 	if msg != nil {
 		author = incident.User{ID: msg.User, Name: msg.Username}
 		if msg.User != "" {
-			if u, err := m.h.API().GetUserInfoContext(ctx, msg.User); err == nil {
-				author.Name = handlers.DisplayName(u)
-			} else if !handlers.IsAPIError(err, "user_not_found") {
+			name, found, err := m.h.UserName(ctx, msg.User)
+			if err != nil {
 				return nil, err
+			}
+			if found {
+				author.Name = name
 			}
 		} else if msg.BotProfile != nil {
 			author = incident.User{ID: msg.BotID, Name: msg.BotProfile.Name}
 		}
-		link, err = m.h.API().GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: p.Channel, Ts: p.TS})
+		link, err = m.h.Permalink(ctx, p.Channel, p.TS, msg.ThreadTimestamp)
 		if err != nil && !handlers.IsAPIError(err, "message_not_found") {
 			return nil, err
 		}

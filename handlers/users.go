@@ -1,0 +1,82 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// userTTL is how long a looked-up display name is trusted; a user_change
+// event forgets it sooner.
+const userTTL = time.Hour
+
+// users caches display names: a pin storm by two people is two users.info
+// calls, not one per pin.
+type users struct {
+	mu    sync.Mutex
+	names map[string]cachedUser
+}
+
+type cachedUser struct {
+	name    string
+	found   bool
+	fetched time.Time
+}
+
+// UserName returns the name Slack shows for a user, from the cache or
+// users.info. found is false for a user Slack does not know
+// (user_not_found), which is cached too.
+func (h *Handlers) UserName(ctx context.Context, id string) (name string, found bool, err error) {
+	now := h.now()
+	h.users.mu.Lock()
+	c, ok := h.users.names[id]
+	h.users.mu.Unlock()
+	if ok && now.Sub(c.fetched) < userTTL && !c.fetched.After(now) {
+		return c.name, c.found, nil
+	}
+	u, err := h.api.GetUserInfoContext(ctx, id)
+	switch {
+	case err == nil:
+		c = cachedUser{name: DisplayName(u), found: true, fetched: now}
+	case IsAPIError(err, "user_not_found"):
+		c = cachedUser{fetched: now}
+	default:
+		return "", false, err
+	}
+	h.users.mu.Lock()
+	if h.users.names == nil {
+		h.users.names = map[string]cachedUser{}
+	}
+	h.users.names[id] = c
+	h.users.mu.Unlock()
+	return c.name, c.found, nil
+}
+
+// ForgetUser drops a cached name (on user_change: a new display name).
+func (h *Handlers) ForgetUser(id string) {
+	h.users.mu.Lock()
+	delete(h.users.names, id)
+	h.users.mu.Unlock()
+}
+
+// SetTeamURL tells the handlers the workspace's URL (auth.test's url,
+// "https://acme.slack.com/"), so permalinks are built without a call.
+func (h *Handlers) SetTeamURL(url string) { h.teamURL.Store(&url) }
+
+// Permalink returns a message's permalink as Slack builds it
+// (https://acme.slack.com/archives/C…/p1692269160000100, with ?thread_ts=…
+// for a reply), locally when the team URL is known and with
+// chat.getPermalink otherwise.
+func (h *Handlers) Permalink(ctx context.Context, channel, ts, threadTS string) (string, error) {
+	if base := h.teamURL.Load(); base != nil && *base != "" {
+		link := strings.TrimRight(*base, "/") + "/archives/" + channel + "/p" + strings.Replace(ts, ".", "", 1)
+		if threadTS != "" && threadTS != ts {
+			link += "?thread_ts=" + threadTS + "&cid=" + channel
+		}
+		return link, nil
+	}
+	return h.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+}
