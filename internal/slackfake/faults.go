@@ -78,3 +78,14 @@ func (s *Server) takeFault(method string) (Fault, bool) {
 	}
 	return Fault{}, false
 }
+
+// BeforeReply makes fn run for every Web API call once it has taken effect
+// (and is recorded in Calls) and before its reply is written, on the call's
+// own goroutine and without the fake's lock held; nil removes it. A test
+// kills the client there to lose the reply as a crash would (Slack acted,
+// the bot never learnt it), or holds the reply while the bot shuts down.
+func (s *Server) BeforeReply(fn func(Call)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeReply = fn
+}

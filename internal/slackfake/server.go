@@ -126,6 +126,10 @@ type Server struct {
 	sock socketState
 	subs map[int]*subscriber
 	sub  int
+
+	// beforeReply, when set, runs after a Web API call took effect and
+	// before its reply is written (see BeforeReply).
+	beforeReply func(Call)
 }
 
 // New starts a fake workspace on 127.0.0.1 with a random port. The bot user

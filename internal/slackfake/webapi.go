@@ -118,6 +118,12 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.notifyLocked()
 		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	hook := s.beforeReply
+	s.mu.Unlock()
+	if hook != nil {
+		hook(call)
+	}
 
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
