@@ -20,6 +20,9 @@ type Fault struct {
 	// when Slack acted but the response was lost. Use it to test that
 	// retries do not duplicate work.
 	Apply bool
+	// Channel, when set, limits a queued fault to calls whose channel
+	// argument is Channel; calls to other channels pass it by.
+	Channel string
 }
 
 type faultState struct {
@@ -64,13 +67,16 @@ func (s *Server) RevokeTokens() {
 	s.notifyLocked()
 }
 
-func (s *Server) takeFault(method string) (Fault, bool) {
+func (s *Server) takeFault(method, channel string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range []string{method, "*"} {
-		if q := s.faults.next[m]; len(q) > 0 {
-			s.faults.next[m] = q[1:]
-			return q[0], true
+		q := s.faults.next[m]
+		for i, f := range q {
+			if f.Channel == "" || f.Channel == channel {
+				s.faults.next[m] = append(q[:i:i], q[i+1:]...)
+				return f, true
+			}
 		}
 	}
 	if s.faults.all != nil {

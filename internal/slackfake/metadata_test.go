@@ -104,3 +104,23 @@ func TestBeforeReplyHoldsTheReply(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A fault for one channel waits for a call to that channel.
+func TestFaultForOneChannel(t *testing.T) {
+	fake, api := newAPI(t)
+	a := fake.AddChannel("a", false, fake.BotUserID())
+	b := fake.AddChannel("b", false, fake.BotUserID())
+	fake.FailNext("chat.postMessage", 1, Fault{Status: 503, Apply: true, Channel: b})
+	if _, _, err := api.PostMessageContext(tctx(t), a, slack.MsgOptionText("to a", false)); err != nil {
+		t.Fatalf("a call to another channel met the fault: %v", err)
+	}
+	if _, _, err := api.PostMessageContext(tctx(t), b, slack.MsgOptionText("to b", false)); err == nil {
+		t.Fatal("the call to b did not fail")
+	}
+	if _, _, err := api.PostMessageContext(tctx(t), b, slack.MsgOptionText("to b again", false)); err != nil {
+		t.Fatalf("the fault applied twice: %v", err)
+	}
+	if len(fake.Messages(a)) != 1 || len(fake.Messages(b)) != 2 {
+		t.Fatalf("messages: %d in a, %d in b; want 1 and 2 (the failed call applied)", len(fake.Messages(a)), len(fake.Messages(b)))
+	}
+}

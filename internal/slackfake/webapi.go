@@ -137,7 +137,11 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 // a test that sees the effect (a message) also sees the call.
 func (s *Server) serveAPI(w http.ResponseWriter, req *apiRequest, perr error, method string, call *Call) bool {
 	handler, known := apiHandlers()[method]
-	if f, ok := s.takeFault(method); ok && !f.Apply {
+	channel := ""
+	if req != nil {
+		channel = req.get("channel")
+	}
+	if f, ok := s.takeFault(method, channel); ok && !f.Apply {
 		writeFault(w, f)
 		return false
 	} else if ok {
