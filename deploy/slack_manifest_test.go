@@ -36,6 +36,7 @@ var manifestScopes = map[string]string{
 	"files:write":       "upload the postmortem draft",
 	"users:read":        "display names of timeline authors",
 	"im:write":          "open DMs for pages",
+	"im:history":        "after a crash, find a page DM already sent",
 	"usergroups:read":   "expand a @group target when paging",
 	"app_mentions:read": "@incidentbot commands",
 }
@@ -69,7 +70,6 @@ var methodScopes = map[string][]string{
 	"RemovePinContext":                 {"pins:write"},                         // pins.remove
 	"AddReactionContext":               {"reactions:write"},                    // reactions.add
 	"RemoveReactionContext":            {"reactions:write"},                    // reactions.remove
-	"GetConversationHistoryContext":    {"channels:history", "groups:history"}, // conversations.history
 	"GetConversationRepliesContext":    {"channels:history", "groups:history"}, // conversations.replies
 	"GetPermalinkContext":              {},                                     // chat.getPermalink
 	"GetUserInfoContext":               {"users:read"},                         // users.info
@@ -78,6 +78,10 @@ var methodScopes = map[string][]string{
 	"OpenConversationContext":          {"im:write"},                           // conversations.open
 	"GetUserGroupMembersContext":       {"usergroups:read"},                    // usergroups.users.list
 	"GetUsersInConversationContext":    {"channels:read", "groups:read"},       // conversations.members
+
+	// conversations.history, in DMs too: a page DM job resumed after a crash
+	// looks there for the page it may already have sent.
+	"GetConversationHistoryContext": {"channels:history", "groups:history", "im:history"},
 }
 
 type slashCommand struct {

@@ -78,6 +78,8 @@ type Handlers struct {
 	// teamURL is the workspace's URL, for permalinks.
 	teamURL atomic.Pointer[string]
 	users   users
+	// attempts knows which jobs may already have acted in Slack (marker.go).
+	attempts *attempts
 }
 
 // New returns the handlers with the core's commands and jobs and those of
@@ -102,7 +104,7 @@ func New(cfg Config, deps Deps, modules ...Module) (*Handlers, error) {
 		deps.Now = time.Now
 	}
 	h := &Handlers{cfg: cfg, store: deps.DB, api: deps.API, respond: deps.Respond, templates: deps.Templates,
-		now: deps.Now, log: deps.Log, reg: newRegistry()}
+		now: deps.Now, log: deps.Log, reg: newRegistry(), attempts: newAttempts(deps.DB)}
 	h.reg.owner = "core"
 	h.registerCore(h.reg)
 	for _, m := range modules {

@@ -82,7 +82,11 @@ func (h *Handlers) Run(ctx context.Context, job store.Job) (func(*store.Tx) erro
 	if !ok {
 		return nil, bot.Final(fmt.Errorf("unknown job kind %q (written by a newer incidentbot?)", job.Kind))
 	}
-	return j.Run(ctx, job)
+	commit, err := j.Run(withJob(ctx, job), job)
+	if err == nil {
+		h.attempts.forget(job.Seq) // done: it never runs again
+	}
+	return commit, err
 }
 
 // Decoded adapts a runner of a typed payload.
@@ -100,6 +104,7 @@ func Decoded[P any](fn func(ctx context.Context, p P) (func(*store.Tx) error, er
 // bot meant to do failed for good, unless the job's kind reports it its own
 // way. It implements bot.Runner.
 func (h *Handlers) GiveUp(tx *store.Tx, job store.Job, err error) error {
+	h.attempts.forget(job.Seq)
 	if j, ok := h.reg.jobs[job.Kind]; ok && j.GiveUp != nil {
 		return j.GiveUp(tx, job, err)
 	}
@@ -153,10 +158,7 @@ func (h *Handlers) runPost(ctx context.Context, p postJob) (func(*store.Tx) erro
 		}
 		opts = append(opts, slack.MsgOptionBlocks(b.BlockSet...))
 	}
-	if p.ThreadTS != "" {
-		opts = append(opts, slack.MsgOptionTS(p.ThreadTS))
-	}
-	_, _, err := h.api.PostMessageContext(ctx, p.Channel, opts...)
+	_, err := h.PostOnce(ctx, p.Channel, p.ThreadTS, opts...)
 	return nil, err
 }
 

@@ -135,7 +135,7 @@ func (m *Module) runUpdatePreview(ctx context.Context, p draftJob) (func(*store.
 		return nil, err
 	}
 	text, blocks := m.previewBlocks(inc, d)
-	_, ts, err := m.h.API().PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	ts, err := m.h.PostOnce(ctx, inc.ChannelID, "", slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return nil, err
 	}

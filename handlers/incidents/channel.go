@@ -129,7 +129,7 @@ func (m *Module) runPostSummary(ctx context.Context, p incidentJob) (func(*store
 		return nil, bot.Final(err)
 	}
 	text, blocks := m.summaryBlocks(inc)
-	_, ts, err := m.h.API().PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	ts, err := m.h.PostOnce(ctx, inc.ChannelID, "", slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return nil, err
 	}

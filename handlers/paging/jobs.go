@@ -82,7 +82,8 @@ func (m *Module) runPageDM(ctx context.Context, p pageJob) (func(*store.Tx) erro
 		return nil, err
 	}
 	text, blocks := pageBlocks(inc, e, pg)
-	_, ts, err := m.h.API().PostMessageContext(ctx, im.ID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	// A page resumed after a crash finds the DM it already sent (marker.go).
+	ts, err := m.h.PostOnce(ctx, im.ID, "", slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return nil, err
 	}
