@@ -82,6 +82,8 @@ var methodScopes = map[string][]string{
 	// conversations.history, in DMs too: a page DM job resumed after a crash
 	// looks there for the page it may already have sent.
 	"GetConversationHistoryContext": {"channels:history", "groups:history", "im:history"},
+	// conversations.info: a topic job resumed after a crash reads the topic.
+	"GetConversationInfoContext": {"channels:read", "groups:read"},
 }
 
 type slashCommand struct {

@@ -43,6 +43,10 @@ type Incident struct {
 	ChannelName string `json:"channel_name,omitempty"`
 	// SummaryTS is the timestamp of the pinned summary message in the channel.
 	SummaryTS string `json:"summary_ts,omitempty"`
+	// Topic is the channel topic as the bot last set it. Slack posts a
+	// line in the channel for every conversations.setTopic, so the topic
+	// is only set when its text changes.
+	Topic string `json:"topic,omitempty"`
 
 	DeclaredBy User          `json:"declared_by"`
 	Roles      map[Role]User `json:"roles,omitempty"`

@@ -19,17 +19,26 @@ import (
 
 // checkPostedOnce fails the test if any message shows twice anywhere in the
 // workspace: two bot messages with the same job marker, two bot posts with
-// the same text in one conversation.
+// the same text in one conversation, or the same topic set twice in a row.
 func checkPostedOnce(t testing.TB, fake *slackfake.Server) {
 	t.Helper()
 	markers := map[string]string{}
 	for _, c := range fake.Channels() {
 		texts := map[string]string{}
+		lastTopic := ""
 		for _, m := range fake.Messages(c.ID) {
 			if m.User != fake.BotUserID() || m.Deleted {
 				continue
 			}
-			if m.Subtype != "" {
+			switch m.Subtype {
+			case "channel_topic":
+				if m.Text == lastTopic {
+					t.Errorf("%s %s: the topic was set twice in a row: %q", c.Name, m.TS, m.Text)
+				}
+				lastTopic = m.Text
+				continue
+			case "":
+			default:
 				continue
 			}
 			if len(m.Metadata) > 0 {
@@ -152,13 +161,13 @@ func TestPostingIsOneCall(t *testing.T) {
 	checkPostedOnce(t, h.fake)
 }
 
-// holdFirstPost holds the reply to the first chat.postMessage to channel
-// until release is closed; held is closed once it is held.
-func holdFirstPost(fake *slackfake.Server, channel string) (held, release chan struct{}) {
+// holdFirst holds the reply to the first successful call of method to
+// channel until release is closed; held is closed once it is held.
+func holdFirst(fake *slackfake.Server, method, channel string) (held, release chan struct{}) {
 	held, release = make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	fake.BeforeReply(func(c slackfake.Call) {
-		if c.Method == "chat.postMessage" && c.Params.Get("channel") == channel && c.Error == "" {
+		if c.Method == method && c.Params.Get("channel") == channel && c.Error == "" {
 			once.Do(func() { close(held); <-release })
 		}
 	})
@@ -172,7 +181,7 @@ func TestResumedPageAdoptsItsDM(t *testing.T) {
 	h := pgHarness(t, pgPlatform(0), withBotConfig(func(c *bot.Config) { c.ShutdownGrace = 50 * time.Millisecond }))
 	ch := h.declared(1, "declare sev2 Checkout is down")
 	h.idle()
-	held, release := holdFirstPost(h.fake, h.fake.DM(pgCarol))
+	held, release := holdFirst(h.fake, "chat.postMessage", h.fake.DM(pgCarol))
 	h.slash(h.alice, ch.ID, "page <@"+pgCarol+">")
 	<-held
 	h.stop() // the call is in flight past the grace: the job stays

@@ -164,11 +164,38 @@ func (m *Module) runUpdateSummary(ctx context.Context, p incidentJob) (func(*sto
 	return nil, err
 }
 
+// runTopic sets the channel topic when its text changed since the bot last
+// set it: each conversations.setTopic posts a line in the channel. A job
+// that may have set it before (resumed after a crash) first reads the
+// channel's topic and adopts it if it already reads the same.
 func (m *Module) runTopic(ctx context.Context, p incidentJob) (func(*store.Tx) error, error) {
 	inc, err := m.h.Load(p.Incident)
 	if err != nil {
 		return nil, bot.Final(err)
 	}
-	_, err = m.h.API().SetTopicOfConversationContext(ctx, inc.ChannelID, topic(inc))
-	return nil, err
+	text := topic(inc)
+	if text == inc.Topic {
+		return nil, nil
+	}
+	_, err = m.h.Once(ctx, func(store.Job) (bool, error) {
+		ch, err := m.h.API().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: inc.ChannelID})
+		if err != nil {
+			return false, err
+		}
+		return ch.Topic.Value == text, nil
+	}, func() error {
+		_, err := m.h.API().SetTopicOfConversationContext(ctx, inc.ChannelID, text)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(tx *store.Tx) error {
+		inc, err := tx.Incident(p.Incident)
+		if err != nil {
+			return err
+		}
+		inc.Topic = text
+		return tx.PutIncident(inc)
+	}, nil
 }
