@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,7 +16,8 @@ import (
 // These tests lose the reply to a Slack call that took effect, as a crash
 // or a network failure between the call and the commit recording it does,
 // and check that the job, run again, adopts what it did instead of doing it
-// twice. The process-level version (a real SIGKILL) is in crash_test.go.
+// twice: in process (a lost reply, a reply held across a restart) and with
+// the real bot SIGKILLed inside its calls (TestCrashShowsEachMessageOnce).
 
 // checkPostedOnce fails the test if any message shows twice anywhere in the
 // workspace: two bot messages with the same job marker, two bot posts with
@@ -27,7 +29,9 @@ func checkPostedOnce(t testing.TB, fake *slackfake.Server) {
 		texts := map[string]string{}
 		lastTopic := ""
 		for _, m := range fake.Messages(c.ID) {
-			if m.User != fake.BotUserID() || m.Deleted {
+			if m.User != fake.BotUserID() || m.Deleted || len(m.Files) > 0 {
+				// A file share (the postmortem upload) is not a post: its
+				// job is not marked, and not covered here.
 				continue
 			}
 			switch m.Subtype {
@@ -207,4 +211,122 @@ func TestResumedPageAdoptsItsDM(t *testing.T) {
 		t.Errorf("the page DM's metadata = %s (%v), want the job's marker", dm.Metadata, err)
 	}
 	checkPostedOnce(t, h.fake)
+}
+
+// TestCrashShowsEachMessageOnce runs the real bot through a declaration, a
+// page and its acknowledgement, a customer update and the resolution, and
+// SIGKILLs it at seeded random posts and topic changes in each: Slack has
+// the message, the bot never learnt its ts. After every restart the resumed
+// jobs must find what they posted: at the end no message shows twice
+// anywhere in the workspace, none is missing, and the ones with buttons were
+// adopted (the page DM shows the acknowledgement, the preview its posting).
+func TestCrashShowsEachMessageOnce(t *testing.T) {
+	seed := crashSeed(t)
+	t.Logf("crash seed %d (rerun with INCIDENTBOT_CRASH_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x0dd0))
+	w := newProcessWorkspace(t, slackfake.Options{RedeliverAfter: 2 * time.Second})
+	fake, alice := w.fake, w.alice
+	carol := fake.AddUser(slackfake.User{ID: pgCarol, Name: "carol", RealName: "Carol Cruz", DisplayName: "carol"})
+	status := fake.AddChannel("status-page", false, alice, fake.BotUserID())
+	c := &crasher{t: t, w: w, env: w.env(), killed: map[*botProcess]bool{}}
+	c.env["INCIDENTBOT_STATUS_CHANNEL"] = status
+	fake.BeforeReply(c.hook)
+	defer fake.BeforeReply(nil)
+	c.start()
+
+	// Settled: what the phase shows is there, and the outbox holds only the
+	// timer of the page (due in 5 minutes; acknowledged, it will do nothing).
+	timers := 0.0
+	settled := func(cond func() bool) func() bool {
+		return func() bool { return cond() && metricAt(w.base(), "incidentbot_jobs_pending") == timers }
+	}
+	var ch slackfake.Channel
+	shows := func(channel, part string) func() bool {
+		return func() bool { return len(botMessages(fake, channel, part)) > 0 }
+	}
+	phase := func(name string, calls int, act func(), done func() bool) {
+		t.Helper()
+		c.arm(1 + rng.IntN(calls))
+		act()
+		c.await(name, rng, settled(done))
+	}
+
+	phase("declare", 3, func() { fake.SlashCommand(alice, w.general, "declare sev2 Crash test") }, func() bool {
+		var ok bool
+		ch, ok = findIncidentChannel(fake, 1)
+		return ok && shows(w.announce, "INC-1 declared")() && len(topicMessages(fake, ch.ID)) > 0 && len(pinnedBy(fake, ch.ID)) == 1
+	})
+	timers = 1
+	phase("page", 2, func() { fake.SlashCommand(alice, ch.ID, "page <@"+carol+">") }, func() bool {
+		return shows(fake.DM(carol), "You are being paged for INC-1")() && shows(ch.ID, ":pager: Paging")()
+	})
+	// The newest DM and preview: the ones the bot recorded even if it
+	// showed them twice.
+	dms := botMessages(fake, fake.DM(carol), "You are being paged for INC-1")
+	dm := dms[len(dms)-1]
+	phase("acknowledge", 1, func() { fake.ClickButton(carol, fake.DM(carol), dm.TS, "page_ack") }, shows(ch.ID, "Page acknowledged by"))
+	phase("update", 1, func() { fake.SlashCommand(alice, ch.ID, "update identified A bad config push") }, shows(ch.ID, "Preview of a customer update"))
+	previews := botMessages(fake, ch.ID, "Preview of a customer update")
+	preview := previews[len(previews)-1]
+	phase("post the update", 3, func() { fake.ClickButton(alice, ch.ID, preview.TS, "update_post") }, func() bool {
+		return shows(status, "A bad config push")() && shows(ch.ID, "Customer update posted")() && strings.Contains(lastTopic(fake, ch.ID), "Identified")
+	})
+	phase("resolve", 3, func() { fake.SlashCommand(alice, ch.ID, "resolve Rolled back") }, func() bool {
+		return shows(w.announce, "INC-1 resolved")() && shows(ch.ID, "INC-1 resolved")() && strings.Contains(lastTopic(fake, ch.ID), "Resolved")
+	})
+	c.p.stop()
+	t.Logf("%d kills inside a post or topic change", c.kills)
+
+	checkPostedOnce(t, fake)
+	for _, want := range []struct{ channel, part string }{
+		{w.announce, "INC-1 declared"}, {w.announce, "INC-1 resolved"},
+		{ch.ID, ":pager: Paging"}, {ch.ID, "Page acknowledged by"},
+		{ch.ID, "Customer update posted"}, {ch.ID, "Status changed from Investigating to *Identified*"}, {ch.ID, "INC-1 resolved"},
+		{fake.DM(carol), "You are being paged for INC-1"}, {status, "A bad config push"},
+	} {
+		if n := len(botMessages(fake, want.channel, want.part)); n != 1 {
+			t.Errorf("%d bot messages in %s say %q, want 1", n, want.channel, want.part)
+		}
+	}
+	if pins := pinnedBy(fake, ch.ID); len(pins) != 1 || !strings.Contains(pins[0].Text, "resolved") {
+		t.Errorf("pinned summaries: %+v; want one, showing the resolution (the adopted summary is kept up to date)", pins)
+	}
+	if m, _ := fake.Message(fake.DM(carol), dm.TS); !strings.Contains(m.Text+string(m.Blocks), "Acknowledged by") {
+		t.Errorf("the page DM does not show the acknowledgement: %s", m.Text)
+	}
+	if m, _ := fake.Message(ch.ID, preview.TS); strings.Contains(string(m.Blocks), "update_post") {
+		t.Errorf("the preview still offers Post: %s", m.Blocks)
+	}
+	adopted := 0
+	for _, p := range c.all {
+		for _, line := range p.log.Lines() {
+			if strings.Contains(line, "already acted in Slack") {
+				adopted++
+			}
+		}
+	}
+	t.Logf("%d resumed jobs found what they had done and did not repeat it", adopted)
+	if c.kills > 0 && adopted == 0 {
+		t.Errorf("%d kills inside a call, and no job adopted its effect", c.kills)
+	}
+}
+
+// pinnedBy are the bot's pinned messages in channel.
+func pinnedBy(fake *slackfake.Server, channel string) []slackfake.Message {
+	var out []slackfake.Message
+	for _, m := range botMessages(fake, channel, "") {
+		if m.Pinned {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// lastTopic is the text of the newest channel_topic message in channel.
+func lastTopic(fake *slackfake.Server, channel string) string {
+	t := topicMessages(fake, channel)
+	if len(t) == 0 {
+		return ""
+	}
+	return t[len(t)-1]
 }
