@@ -304,7 +304,7 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 	if ctx.Err() != nil {
 		return jobStopped
 	}
-	if msg := err.Error(); msg != l.lastErr {
+	if msg := err.Error(); msg != l.lastErr && v.outcome != "paced" {
 		// Log when the error changes, not on every attempt of an outage.
 		log.Warn().Err(err).Int("attempt", l.attempt+1).Msg(what + " failed; retrying")
 		l.lastErr = msg

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -15,9 +14,9 @@ import (
 // token bucket per method, shared by every lane, so a pin storm's
 // reactions.add cannot use up what another incident's calls need, and the
 // bot spreads its calls instead of bursting fifty in a second and then
-// stalling on 429s. A call without a token is not made: the transport
-// answers it with a local 429 and the time until the next token, which the
-// dispatcher waits out without holding a worker (like Slack's own 429). A
+// stalling on 429s. A call without a token is not made: the transport fails
+// it with a PacedError holding the time until the next token, which the
+// dispatcher waits out without holding a worker, as for Slack's own 429. A
 // real 429 from Slack also pauses that method's bucket for everyone.
 
 // Rate is a method's limit.
@@ -97,7 +96,7 @@ func (p *Pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
-		return localRateLimit(req, wait), nil
+		return nil, &PacedError{Method: method, Wait: wait}
 	}
 	resp, err := p.next.RoundTrip(req)
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
@@ -121,7 +120,11 @@ func (p *Pacer) take(method string, rate Rate) time.Duration {
 	if now.Before(b.until) {
 		return b.until.Sub(now)
 	}
-	per := time.Minute / time.Duration(rate.PerMinute)
+	// The burst is part of the minute's budget, so no minute (no sliding
+	// window, as Slack counts) ever holds more than PerMinute calls.
+	// A tenth is kept in hand for the calls Slack counts at the edge of its
+	// window.
+	per := time.Minute / time.Duration(max(1, (rate.PerMinute-rate.Burst)*9/10))
 	b.tokens = math.Min(float64(rate.Burst), b.tokens+float64(now.Sub(b.at))/float64(per))
 	b.at = now
 	if b.tokens >= 1 {
@@ -145,17 +148,14 @@ func (p *Pacer) pause(method string, d time.Duration) {
 	}
 }
 
-// localRateLimit is the 429 Slack would send, made here: slack-go turns it
-// into a RateLimitedError whose RetryAfter the dispatcher waits out. Slack
-// gives whole seconds, so the wait is rounded up.
-func localRateLimit(req *http.Request, wait time.Duration) *http.Response {
-	secs := int(math.Ceil(wait.Seconds()))
-	body := `{"ok":false,"error":"ratelimited","incidentbot":"paced locally"}`
-	return &http.Response{
-		StatusCode: http.StatusTooManyRequests, Status: "429 Too Many Requests",
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:  http.Header{"Retry-After": {strconv.Itoa(secs)}, "Content-Type": {"application/json"}},
-		Body:    io.NopCloser(strings.NewReader(body)),
-		Request: req, ContentLength: int64(len(body)),
-	}
+// PacedError is a call the pacer did not make: its method's bucket is empty
+// for Wait. The dispatcher waits it out (to the millisecond, unlike Slack's
+// whole-second Retry-After) without holding a worker.
+type PacedError struct {
+	Method string
+	Wait   time.Duration
+}
+
+func (e *PacedError) Error() string {
+	return "held back to stay within Slack's rate limit for " + e.Method
 }

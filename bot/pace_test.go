@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -28,11 +30,17 @@ func (s *slackStub) RoundTrip(req *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
+// pacedCall makes a call through p; a call the pacer holds back comes
+// back as a 429 response here, with the wait in milliseconds.
 func pacedCall(t *testing.T, p *Pacer, method string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "https://slack.com/api/"+method, nil)
 	resp, err := p.RoundTrip(req)
-	if err != nil {
+	var paced *PacedError
+	switch {
+	case errors.As(err, &paced):
+		return &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {strconv.FormatInt(paced.Wait.Milliseconds(), 10) + "ms"}}}
+	case err != nil:
 		t.Fatal(err)
 	}
 	return resp
@@ -45,7 +53,8 @@ func pacedCall(t *testing.T, p *Pacer, method string) *http.Response {
 func TestPacerSpreadsCallsPerMethod(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	slack := &slackStub{status: http.StatusOK}
-	p := NewPacer(slack, map[string]Rate{"reactions.add": {PerMinute: 60, Burst: 3}, "users.info": {PerMinute: 60, Burst: 1}}, 1,
+	// (70-3)×9/10 = 60 a minute after the burst of 3: a token a second.
+	p := NewPacer(slack, map[string]Rate{"reactions.add": {PerMinute: 70, Burst: 3}, "users.info": {PerMinute: 68, Burst: 1}}, 1,
 		func() time.Time { return now })
 	for i := 0; i < 3; i++ {
 		if r := pacedCall(t, p, "reactions.add"); r.StatusCode != http.StatusOK {
@@ -53,8 +62,8 @@ func TestPacerSpreadsCallsPerMethod(t *testing.T) {
 		}
 	}
 	r := pacedCall(t, p, "reactions.add")
-	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || slack.calls != 3 {
-		t.Errorf("4th call: %d Retry-After %q, Slack saw %d calls; want a local 429 asking for 1 s", r.StatusCode, r.Header.Get("Retry-After"), slack.calls)
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1000ms" || slack.calls != 3 {
+		t.Errorf("4th call: %d Retry-After %q, Slack saw %d calls; want it held back for 1 s", r.StatusCode, r.Header.Get("Retry-After"), slack.calls)
 	}
 	if r := pacedCall(t, p, "users.info"); r.StatusCode != http.StatusOK {
 		t.Errorf("another method was held back with reactions.add: %d", r.StatusCode)
@@ -75,7 +84,7 @@ func TestPacerSpreadsCallsPerMethod(t *testing.T) {
 	slack.status, slack.after = http.StatusOK, ""
 	before := slack.calls
 	now = now.Add(10 * time.Second)
-	if r := pacedCall(t, p, "reactions.add"); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "20" || slack.calls != before {
+	if r := pacedCall(t, p, "reactions.add"); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "20000ms" || slack.calls != before {
 		t.Errorf("after Slack asked for 30 s, a call 10 s later: %d Retry-After %q (Slack saw it: %v)", r.StatusCode, r.Header.Get("Retry-After"), slack.calls != before)
 	}
 	now = now.Add(21 * time.Second)

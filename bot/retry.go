@@ -34,6 +34,9 @@ func classify(err error) verdict {
 	if _, ok := errors.AsType[finalError](err); ok {
 		return verdict{outcome: "failed"}
 	}
+	if p, ok := errors.AsType[*PacedError](err); ok {
+		return verdict{retry: true, after: p.Wait, outcome: "paced"}
+	}
 	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
 		return verdict{retry: true, after: rl.RetryAfter, outcome: "rate_limited"}
 	}

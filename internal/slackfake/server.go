@@ -26,6 +26,13 @@ type Options struct {
 	// event_id, retry_attempt n and retry_reason "timeout", at most 3 times,
 	// as Slack does. Zero disables automatic redelivery.
 	RedeliverAfter time.Duration
+	// RateLimits, when set, limits methods to so many calls a minute for
+	// the whole workspace, as Slack's tiers do (e.g. "reactions.add": 50);
+	// a call over the limit is answered 429 with a Retry-After.
+	RateLimits map[string]int
+	// RateScale shortens the minute of RateLimits (60: per second), so a
+	// test can run Slack's limits quickly. Default 1.
+	RateScale float64
 	// TeamID is the workspace ID. Default "T0FAKE".
 	TeamID string
 	// TeamDomain is the workspace subdomain, used in permalinks and slash
@@ -122,6 +129,7 @@ type Server struct {
 	hooks      map[string]*hook // response_url token → context
 	calls      []Call
 	faults     faultState
+	limiter    *rateLimiter
 
 	sock socketState
 	subs map[int]*subscriber
@@ -151,6 +159,7 @@ func New(opts Options) *Server {
 		triggers: map[string]*trigger{},
 		hooks:    map[string]*hook{},
 		subs:     map[int]*subscriber{},
+		limiter:  newRateLimiter(opts.RateLimits, opts.RateScale),
 	}
 	s.sock.init()
 	for _, e := range opts.Events {

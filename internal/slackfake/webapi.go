@@ -157,6 +157,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, req *apiRequest, perr error, me
 		writeJSON(w, obj{"ok": false, "error": "unknown_method", "req_method": method})
 		return false
 	}
+	s.mu.Lock()
+	wait, allowed := s.limiter.allow(method, s.wall())
+	s.mu.Unlock()
+	if !allowed {
+		writeFault(w, Fault{Status: http.StatusTooManyRequests, RetryAfter: wait})
+		return false
+	}
 	if perr != nil {
 		writeJSON(w, obj{"ok": false, "error": perr.Error()})
 		return false
