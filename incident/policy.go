@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -290,9 +289,9 @@ func LoadPolicies(path string, check CheckTarget) (*Policies, error) {
 	if path == "" {
 		return &Policies{}, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readPolicyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("escalation file: %w", err) // an *fs.PathError names the path
+		return nil, err
 	}
 	return ParsePolicies(data, check)
 }
