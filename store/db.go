@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -61,7 +62,11 @@ type DB struct {
 
 // Open opens or creates the database at path. It fails fast with a clear
 // error when the directory is missing or unwritable or another process
-// holds the file.
+// holds the file, and refuses a damaged file (ErrDamaged) without writing
+// to it: an existing file passes checkFile, then bbolt's consistency check
+// on a read-only open (for a read-write open, a separate read-only open
+// first, when the file is at most MaxCheckSize), before it is opened for
+// writing.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Second
@@ -69,7 +74,47 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := checkPath(path, opts.ReadOnly); err != nil {
 		return nil, err
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{
+	fi, statErr := os.Stat(path)
+	if statErr == nil {
+		if err := checkFile(path); err != nil {
+			return nil, err
+		}
+	}
+	if statErr == nil && (opts.ReadOnly || fi.Size() <= MaxCheckSize) {
+		ro, err := openBolt(path, Options{ReadOnly: true, Timeout: opts.Timeout})
+		if err != nil {
+			return nil, err
+		}
+		if err := verify(path, ro); err != nil {
+			_ = ro.Close()
+			return nil, err
+		}
+		if opts.ReadOnly {
+			return ready(&DB{bolt: ro, path: path}, true)
+		}
+		if err := ro.Close(); err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
+	b, err := openBolt(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return ready(&DB{bolt: b, path: path}, opts.ReadOnly)
+}
+
+// openBolt is bolt.Open with incidentbot's errors. A panic inside bbolt (an
+// assertion on a page it read, or a fault on the mapped file, which
+// SetPanicOnFault turns into a panic on this goroutine) becomes ErrDamaged
+// instead of a crash.
+func openBolt(path string, opts Options) (b *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, damaged(path, "bbolt failed reading it (%v)", r)
+		}
+	}()
+	b, err = bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  opts.Timeout,
 		ReadOnly: opts.ReadOnly,
 		NoSync:   opts.NoSync,
@@ -80,13 +125,18 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path}
+	return b, nil
+}
+
+// ready creates the buckets and checks the schema (read-write), or only
+// checks the schema (read-only), closing db if that fails.
+func ready(db *DB, readOnly bool) (*DB, error) {
 	check := db.init
-	if opts.ReadOnly {
+	if readOnly {
 		check = db.checkSchema
 	}
 	if err := check(); err != nil {
-		_ = b.Close()
+		_ = db.bolt.Close()
 		return nil, err
 	}
 	return db, nil
