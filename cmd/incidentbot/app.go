@@ -51,6 +51,7 @@ type app struct {
 	log      zerolog.Logger
 	// health is bound by listen; nil when INCIDENTBOT_HTTP_ADDR is empty.
 	health net.Listener
+	backup *backupServer // GET /backup
 }
 
 // newApp opens the database and wires everything; it makes no network call,
@@ -75,6 +76,11 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	log := deps.Log
 	db, err := store.Open(cfg.DB, store.Options{Timeout: 2 * time.Second})
 	if err != nil {
+		return nil, fmt.Errorf("INCIDENTBOT_DB: %w", err)
+	}
+	backups, err := newBackupServer(cfg, db, log)
+	if err != nil {
+		_ = db.Close()
 		return nil, fmt.Errorf("INCIDENTBOT_DB: %w", err)
 	}
 	templates, err := incident.LoadTemplates(cfg.TemplatesDir)
@@ -125,7 +131,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
 	b.SetMetrics(m)
 	m.SetStateFunc(func() metrics.State { return state(db, b) })
-	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log}, nil
+	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log, backup: backups}, nil
 }
 
 // loadResponders expands INCIDENTBOT_RESPONDERS (user ids and user group

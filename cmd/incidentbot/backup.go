@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/incidentbot/incidentbot/store"
@@ -17,12 +18,13 @@ import (
 
 // cmdBackup writes a consistent copy of the database to FILE. When no bot
 // runs, it reads the file itself; when one does (it holds the file's lock),
-// it asks that bot for a snapshot over its local HTTP endpoint.
+// it asks that bot for a snapshot over its local HTTP endpoint, with the
+// token the bot left next to the database.
 func cmdBackup(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: incidentbot backup FILE\n\nWrites a consistent copy of INCIDENTBOT_DB to FILE, also while the bot runs.\n")
+		fmt.Fprint(stderr, "Usage: incidentbot backup FILE\n\nWrites a consistent copy of INCIDENTBOT_DB to FILE, also while the bot runs\n(run it as the bot's user or root: it reads INCIDENTBOT_DB.backup-token).\n")
 	}
 	pos, code := parseFlags(fs, args, 1)
 	if code >= 0 {
@@ -37,13 +39,14 @@ func cmdBackup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "incidentbot: backup: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "Backed up %s to %s (%d bytes). To restore: stop incidentbot, copy the file to INCIDENTBOT_DB, start it.\n", cfg.DB, pos[0], n)
+	fmt.Fprintf(stdout, "Backed up %s to %s (%d bytes, checked). To restore: stop incidentbot, copy the file to INCIDENTBOT_DB, start it.\n", cfg.DB, pos[0], n)
 	return 0
 }
 
 // backup writes the snapshot to a temporary file beside dest and renames it
-// into place, so dest is never half written; then it opens the copy to
-// prove it is a readable incidentbot database.
+// into place, so dest is never half written; before the rename it opens the
+// copy read-only, which runs every check store.Open makes (bbolt's full
+// consistency check included), so a backup that exists is one that opens.
 func backup(cfg Config, dest string) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(dest), ".incidentbot-backup-*")
 	if err != nil {
@@ -51,6 +54,9 @@ func backup(cfg Config, dest string) (int64, error) {
 	}
 	defer os.Remove(tmp.Name())
 	n, err := snapshot(cfg, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -59,7 +65,11 @@ func backup(cfg Config, dest string) (int64, error) {
 	}
 	check, err := store.Open(tmp.Name(), store.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		return 0, fmt.Errorf("the copy is not readable: %w", err)
+		var de *store.DamagedError
+		if errors.As(err, &de) {
+			return 0, fmt.Errorf("the copy failed its check (%s), so %s was not written: run the backup again", de.Reason, dest)
+		}
+		return 0, fmt.Errorf("the copy is not readable, so %s was not written: %w", dest, err)
 	}
 	_ = check.Close()
 	return n, os.Rename(tmp.Name(), dest)
@@ -78,12 +88,17 @@ func snapshot(cfg Config, w io.Writer) (int64, error) {
 	if cfg.HTTPAddr == "" {
 		return 0, fmt.Errorf("%s is held by a running incidentbot and INCIDENTBOT_HTTP_ADDR is empty, so it cannot be asked for a snapshot: set INCIDENTBOT_HTTP_ADDR as the running bot has it", cfg.DB)
 	}
-	return fetchSnapshot(cfg.HTTPAddr, w)
+	return fetchSnapshot(cfg, w)
 }
 
-// fetchSnapshot asks the running bot at addr for GET /backup.
-func fetchSnapshot(addr string, w io.Writer) (int64, error) {
-	host, port, err := net.SplitHostPort(addr)
+// backupTokenPath is where a running bot keeps the token /backup asks for:
+// next to the database, so whoever may read the database may take a backup.
+func backupTokenPath(db string) string { return db + ".backup-token" }
+
+// fetchSnapshot asks the running bot at cfg.HTTPAddr for GET /backup, with
+// the token it wrote next to cfg.DB.
+func fetchSnapshot(cfg Config, w io.Writer) (int64, error) {
+	host, port, err := net.SplitHostPort(cfg.HTTPAddr)
 	if err != nil {
 		return 0, err
 	}
@@ -96,29 +111,18 @@ func fetchSnapshot(addr string, w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// No proxy: the bot refuses proxied requests, and the token stays local.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("the database is held by a running incidentbot, which did not answer at %s: %w", addr, err)
+		return 0, fmt.Errorf("the database is held by a running incidentbot, which did not answer at %s: %w", cfg.HTTPAddr, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return 0, fmt.Errorf("the running incidentbot refused the snapshot: %s %s", resp.Status, msg)
+		return 0, fmt.Errorf("the running incidentbot refused the snapshot: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
+	// The body has a Content-Length: a transfer cut short is an error here,
+	// not a short copy.
 	return io.Copy(w, resp.Body)
-}
-
-// serveBackup streams a consistent snapshot (bbolt's Tx.WriteTo) to local
-// callers only: the file holds every incident, and the endpoint listens
-// wherever the probes do.
-func (a *app) serveBackup(w http.ResponseWriter, r *http.Request) {
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		http.Error(w, "backups are served to local callers only: run 'incidentbot backup FILE' on the bot's host or pod", http.StatusForbidden)
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if _, err := a.db.WriteTo(w); err != nil {
-		a.log.Error().Err(err).Msg("backup snapshot failed")
-	}
 }

@@ -85,7 +85,7 @@ func readDB(cfg Config, fn func(*store.Tx) error) error {
 			return terr
 		}
 		defer os.Remove(tmp.Name())
-		_, ferr := fetchSnapshot(cfg.HTTPAddr, tmp)
+		_, ferr := fetchSnapshot(cfg, tmp)
 		if cerr := tmp.Close(); ferr == nil {
 			ferr = cerr
 		}
