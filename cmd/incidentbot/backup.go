@@ -105,12 +105,18 @@ func fetchSnapshot(cfg Config, w io.Writer) (int64, error) {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1" // the bot only hands snapshots to local callers
 	}
+	tokenFile := backupTokenPath(cfg.DB)
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return 0, fmt.Errorf("the database is held by a running incidentbot, and its backup token cannot be read: %w (run 'incidentbot backup' as the bot's user or root, with INCIDENTBOT_DB as the bot has it)", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/backup", nil)
 	if err != nil {
 		return 0, err
 	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
 	// No proxy: the bot refuses proxied requests, and the token stays local.
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
 	resp, err := client.Do(req)

@@ -1,11 +1,16 @@
 package main
 
 // GET /backup: the bot's side of `incidentbot backup` while it holds the
-// database. No client, however slow, may hold a bbolt transaction, since a
-// commit that grows bbolt's memory map waits for every open one and the bot
-// would stop acking envelopes.
+// database. The file holds every incident, private ones included, and the
+// endpoint listens wherever the probes do, so a caller needs the token the
+// bot writes next to the database at start; and no client, however slow,
+// may hold a bbolt transaction, since a commit that grows bbolt's memory map
+// waits for every open one and the bot would stop acking envelopes.
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,15 +42,49 @@ const (
 
 // backupServer serves GET /backup.
 type backupServer struct {
-	db    *store.DB
-	slots chan struct{}
-	log   zerolog.Logger
+	db        *store.DB
+	tokenFile string
+	token     [sha256.Size]byte // the token's hash; zero: backups are off
+	slots     chan struct{}
+	log       zerolog.Logger
 }
 
-// newBackupServer serves backups of db.
-func newBackupServer(_ Config, db *store.DB, log zerolog.Logger) (*backupServer, error) {
-	return &backupServer{db: db, slots: make(chan struct{}, maxBackups), log: log}, nil
+// newBackupServer writes a new token to the token file (rotated at every
+// start, so a copy of an old one is worthless) when the bot serves HTTP.
+// The file is created 0600 and renamed into place, so it is never readable
+// by others, not even half written.
+func newBackupServer(cfg Config, db *store.DB, log zerolog.Logger) (*backupServer, error) {
+	s := &backupServer{db: db, tokenFile: backupTokenPath(cfg.DB), slots: make(chan struct{}, maxBackups), log: log}
+	if cfg.HTTPAddr == "" {
+		return s, nil
+	}
+	token := rand.Text() + rand.Text() // 52 base32 characters, 260 bits
+	f, err := os.CreateTemp(filepath.Dir(s.tokenFile), "."+filepath.Base(s.tokenFile)+".tmp-*")
+	if err == nil {
+		_, err = f.WriteString(token + "\n")
+		if err == nil {
+			err = f.Chmod(0o600)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), s.tokenFile)
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the backup token %s: %w (incidentbot needs to write in the directory of INCIDENTBOT_DB)", s.tokenFile, err)
+	}
+	s.token = sha256.Sum256([]byte(token))
+	return s, nil
 }
+
+// proxyHeaders mark a request relayed by a proxy (a sidecar, an ingress, a
+// port-forward behind one): whoever sent it is not on this host.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"}
 
 // ServeHTTP checks the caller, takes a snapshot into a temporary file
 // (holding the read transaction only while the local copy is written) and
@@ -55,9 +95,26 @@ func (s *backupServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GET only: run 'incidentbot backup FILE'", http.StatusMethodNotAllowed)
 		return
 	}
+	for _, h := range proxyHeaders {
+		if len(r.Header.Values(h)) > 0 {
+			http.Error(w, "backups are not served through a proxy ("+h+" is set): run 'incidentbot backup FILE' on the bot's host or in its pod", http.StatusForbidden)
+			return
+		}
+	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		http.Error(w, "backups are served to local callers only: run 'incidentbot backup FILE' on the bot's host or in its pod", http.StatusForbidden)
+		return
+	}
+	if s.token == ([sha256.Size]byte{}) {
+		http.Error(w, "backups are off: the bot has no backup token", http.StatusServiceUnavailable)
+		return
+	}
+	// Hashing first makes the comparison constant-time in the length too.
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if sum := sha256.Sum256([]byte(got)); !ok || subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="incidentbot backup"`)
+		http.Error(w, "a backup needs the token in "+s.tokenFile+": run 'incidentbot backup FILE' as the bot's user, which sends it", http.StatusUnauthorized)
 		return
 	}
 	select {
