@@ -91,17 +91,26 @@ func (s *Server) userObjLocked(u *user) obj {
 // channel or DM message, or an ephemeral shown to userID) and returns the
 // envelope ID of the block_actions payload.
 func (s *Server) ClickButton(userID, channelID, messageTS, actionID string) string {
-	return s.act(userID, channelID, messageTS, actionID, "", false)
+	return s.act(userID, channelID, messageTS, actionID, "", false, "")
+}
+
+// ClickButtonFrom clicks the button as ClickButton does, but as seen in
+// another conversation, from (a channel id, or the bot's user ID for
+// userID's DM): a copy of the message there, such as a message another app
+// posted with the same values. The payload's container and channel are
+// from; the message, its blocks and values are the original's.
+func (s *Server) ClickButtonFrom(userID, from, channelID, messageTS, actionID string) string {
+	return s.act(userID, channelID, messageTS, actionID, "", false, from)
 }
 
 // ChooseOption picks the option with the given value in a select menu,
 // overflow menu or radio group of a stored message, and returns the
 // envelope ID of the block_actions payload.
 func (s *Server) ChooseOption(userID, channelID, messageTS, actionID, value string) string {
-	return s.act(userID, channelID, messageTS, actionID, value, true)
+	return s.act(userID, channelID, messageTS, actionID, value, true, "")
 }
 
-func (s *Server) act(userID, channelID, messageTS, actionID, value string, choose bool) string {
+func (s *Server) act(userID, channelID, messageTS, actionID, value string, choose bool, from string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.mustUserLocked(userID)
@@ -142,7 +151,11 @@ func (s *Server) act(userID, channelID, messageTS, actionID, value string, choos
 			}
 		}
 	}
-	container := obj{"type": "message", "message_ts": messageTS, "channel_id": c.ID, "is_ephemeral": eph != nil && wire == nil}
+	shown := c // the conversation the click comes from
+	if from != "" {
+		shown = s.mustChannelLocked(userID, from)
+	}
+	container := obj{"type": "message", "message_ts": messageTS, "channel_id": shown.ID, "is_ephemeral": eph != nil && wire == nil}
 	if threadTS != "" {
 		container["thread_ts"] = threadTS
 	}
@@ -152,10 +165,10 @@ func (s *Server) act(userID, channelID, messageTS, actionID, value string, choos
 		"trigger_id": s.newTriggerLocked(userID),
 		"team":       obj{"id": s.opts.TeamID, "domain": s.opts.TeamDomain},
 		"enterprise": nil, "is_enterprise_install": false,
-		"channel": obj{"id": c.ID, "name": channelName(c)},
+		"channel": obj{"id": shown.ID, "name": channelName(shown)},
 		"state":   obj{"values": obj{}},
 		"response_url": s.newHookLocked("actions", hook{
-			user: userID, channel: c.ID, messageTS: messageTS, ephemeral: wire == nil, threadTS: threadTS,
+			user: userID, channel: shown.ID, messageTS: messageTS, ephemeral: wire == nil, threadTS: threadTS,
 		}),
 		"actions": []obj{action},
 	}
@@ -164,7 +177,7 @@ func (s *Server) act(userID, channelID, messageTS, actionID, value string, choos
 	}
 	e := &envelope{
 		id: s.uuidLocked(), typ: "interactive", kind: "block_actions", eventType: "block_actions",
-		payload: mustJSON(payload), user: userID, channel: c.ID,
+		payload: mustJSON(payload), user: userID, channel: shown.ID,
 	}
 	s.enqueueLocked(e)
 	return e.id
