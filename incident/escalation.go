@@ -151,9 +151,13 @@ func (e *Escalation) Advance(now time.Time) bool {
 }
 
 // AddPage records a page of the current step and returns it. A person
-// already paged in this step (through two groups, say) is not paged twice:
-// then it returns nil.
+// already paged in this step (through two groups, say) is not paged twice,
+// and a person who declined is not paged again by this escalation: then it
+// returns nil.
 func (e *Escalation) AddPage(p Page) *Page {
+	if e.Declined(p.User.ID) {
+		return nil
+	}
 	for _, old := range e.Pages {
 		if old.Step == e.Step && old.Target == p.Target && old.User.ID == p.User.ID {
 			return nil
@@ -208,6 +212,20 @@ func (e *Escalation) Decline(u User) (moveOn bool) {
 		}
 	}
 	return moveOn
+}
+
+// Declined reports whether user declined a page of this escalation; they
+// are skipped for the rest of it (a new page reaches them again).
+func (e *Escalation) Declined(user string) bool {
+	if user == "" {
+		return false
+	}
+	for _, p := range e.Pages {
+		if p.User.ID == user && p.State == PageDeclined {
+			return true
+		}
+	}
+	return false
 }
 
 // Cancel stops the escalation at now; it reports false if it was not active.

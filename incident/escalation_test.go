@@ -62,6 +62,31 @@ func TestEscalationAdvance(t *testing.T) {
 	}
 }
 
+func TestEscalationSkipsWhoDeclined(t *testing.T) {
+	inc := &Incident{ID: 1}
+	ana, bo := User{ID: "U0000AAAA"}, User{ID: "U0000BBBB"}
+	e, _ := inc.StartEscalation("platform", twoLevels(), 1, User{ID: "U1"}, "", escT0)
+	e.AddPage(Page{Target: Target(ana.ID), User: ana})
+	if !e.Decline(ana) || !e.Declined(ana.ID) || e.Declined(bo.ID) || e.Declined("") {
+		t.Fatal("the decline was not recorded for ana alone")
+	}
+	e.Advance(escT0)
+	e.Advance(escT0) // the repeat round
+	if e.AddPage(Page{Target: Target(ana.ID), User: ana}) != nil {
+		t.Fatal("the repeat paged ana, who declined")
+	}
+	if e.AddPage(Page{Target: Target(bo.ID), User: bo, Group: "S1"}) == nil {
+		t.Fatal("bo, who did not decline, was skipped")
+	}
+	if e.AddPage(Page{Target: "pagerduty:KEY"}) == nil {
+		t.Fatal("a provider target was skipped")
+	}
+	again, _ := inc.StartEscalation("", twoLevels(), 0, User{ID: "U1"}, "", escT0)
+	if again.AddPage(Page{Target: Target(ana.ID), User: ana}) == nil {
+		t.Fatal("a new escalation did not page ana")
+	}
+}
+
 func TestEscalationStartNeedsTargets(t *testing.T) {
 	inc := &Incident{ID: 1}
 	if _, err := inc.StartEscalation("", nil, 0, User{ID: "U1"}, "", escT0); err == nil {

@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/slack-go/slack"
-
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
@@ -170,10 +168,15 @@ func (m *Module) startEscalation(r *handlers.Request, inc *incident.Incident, po
 }
 
 // pageStep pages the targets of the escalation's current step, says so,
-// and sets the timer for the next one. It writes the incident.
+// and sets the timer for the next one. Who declined is skipped for the rest
+// of the escalation; a step left with nobody to page moves on at once. It
+// writes the incident.
 func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
 	var who []string
 	for _, t := range e.Targets() {
+		if t.Kind() == incident.TargetUser && e.Declined(string(t)) {
+			continue
+		}
 		who = append(who, targetName(t))
 		switch t.Kind() {
 		case incident.TargetUser:
@@ -194,6 +197,9 @@ func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incide
 				}
 			}
 		}
+	}
+	if len(who) == 0 {
+		return m.escalate(r, inc, e) // everyone at this level declined
 	}
 	level := fmt.Sprintf("level %d of %d", e.Level+1, len(e.Levels))
 	if e.Round > 0 {
@@ -247,9 +253,12 @@ func (m *Module) escalate(r *handlers.Request, inc *incident.Incident, e *incide
 	}
 	var tried []string
 	for _, p := range e.Tried() {
-		if p.User.ID != "" {
+		switch {
+		case e.Declined(p.User.ID):
+			tried = append(tried, handlers.Mention(p.User)+" (declined)")
+		case p.User.ID != "":
 			tried = append(tried, handlers.Mention(p.User))
-		} else {
+		default:
 			tried = append(tried, targetName(p.Target))
 		}
 	}
@@ -262,98 +271,6 @@ func (m *Module) escalate(r *handlers.Request, inc *incident.Incident, e *incide
 	}
 	return r.Post(inc.ChannelID, fmt.Sprintf(":warning: %s. Page someone else with `%s page @someone`; a late Acknowledge still counts.",
 		text, m.command()), nil)
-}
-
-// pagingAction handles a click on a page DM's Acknowledge or Decline.
-func (m *Module) pagingAction(r *handlers.Request, _ slack.InteractionCallback, a *slack.BlockAction) error {
-	id, ids, err := handlers.ParseValue(a.Value, 2)
-	if err != nil {
-		m.h.Log().Warn().Err(err).Str("action", a.ActionID).Msg("ignored a button with a malformed value")
-		return nil // not ours: a malformed value changes nothing
-	}
-	escID := ids[0]
-	inc, err := r.Tx.Incident(id)
-	if err != nil {
-		return nil
-	}
-	e, err := inc.Escalation(escID)
-	if err != nil {
-		return nil
-	}
-	switch a.ActionID {
-	case actionPageAck:
-		return m.acknowledge(r, inc, e)
-	case actionPageDecl:
-		return m.decline(r, inc, e)
-	}
-	return nil
-}
-
-// acknowledge stops an escalation because r.User is on it.
-func (m *Module) acknowledge(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
-	// A resolved incident takes no acknowledgement, even of paging that ran out.
-	if !inc.Open() || !e.Acknowledge(r.User, r.Now) {
-		return m.pageEnded(r, inc, e)
-	}
-	if inc.Times.Acknowledged.IsZero() {
-		inc.Times.Acknowledged = r.Now
-	}
-	text := fmt.Sprintf("Page acknowledged by %s (%s, %s after paging)", handlers.Mention(r.User), e.Name(),
-		incident.FormatDuration(r.Now.Sub(e.Started)))
-	// The summary and topic show nothing of paging: no refresh needed.
-	if err := r.Tx.PutIncident(inc); err != nil {
-		return err
-	}
-	if err := r.TimelineEvent(inc, "acknowledged", text); err != nil {
-		return err
-	}
-	if err := r.Invite(inc.ChannelID, r.User.ID); err != nil {
-		return err
-	}
-	if err := r.Post(inc.ChannelID, ":white_check_mark: "+text+". Paging stopped.", nil); err != nil {
-		return err
-	}
-	return m.settlePages(r, inc, e, "acknowledge")
-}
-
-// pageEnded tells someone who answered a page that it no longer waits for
-// an answer, and where the incident is.
-func (m *Module) pageEnded(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
-	text := fmt.Sprintf("%s's page was already acknowledged by %s at %s. The incident channel: %s",
-		inc.Ref(), handlers.Mention(e.AckedBy), incident.FormatTime(e.AckedAt), handlers.ChannelLink(inc))
-	if e.State != incident.EscalationAcknowledged {
-		text = fmt.Sprintf("Paging for %s had stopped (%s). The incident channel: %s", inc.Ref(), inc.Status.Title(), handlers.ChannelLink(inc))
-	}
-	return r.Ephemeral(r.Channel, r.User.ID, text, "")
-}
-
-// decline records r.User's decline and, if theirs was the current level,
-// moves on at once.
-func (m *Module) decline(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
-	if !inc.Open() || e.State == incident.EscalationAcknowledged || e.State == incident.EscalationCancelled {
-		return m.pageEnded(r, inc, e) // nothing is waiting for this answer any more
-	}
-	moveOn := e.Decline(r.User)
-	if err := r.Tx.PutIncident(inc); err != nil {
-		return err
-	}
-	if err := r.TimelineEvent(inc, "declined", fmt.Sprintf("%s declined the page (%s)", handlers.Mention(r.User), e.Name())); err != nil {
-		return err
-	}
-	for _, p := range e.Pages {
-		if p.User.ID == r.User.ID {
-			if err := r.Enqueue(bot.DMLane(p.User.ID), jobPageUpdateDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
-				return err
-			}
-		}
-	}
-	if !moveOn {
-		return nil
-	}
-	if err := r.Post(inc.ChannelID, fmt.Sprintf(":no_entry: %s declined the page; moving on now.", handlers.Mention(r.User)), nil); err != nil {
-		return err
-	}
-	return m.escalate(r, inc, e)
 }
 
 // settlePages updates every page DM of an escalation that ended and tells
