@@ -196,6 +196,15 @@ func (h *Handlers) Handle(tx *store.Tx, env *bot.Envelope) (any, error) {
 			Msg("refused a payload from another workspace")
 		return nil, nil
 	}
+	if what := malformed(env.Data); what != "" {
+		// Acked but never applied: a malformed id would be stored, used as a
+		// key, or sent back to Slack, which refuses it on every retry.
+		h.log.Warn().Str("type", env.Type).Str("malformed", what).Msg("refused a payload with malformed Slack ids or timestamps")
+		if _, ok := env.Data.(slack.SlashCommand); ok {
+			return ephemeral(":warning: Nothing changed: Slack sent this command with a malformed " + Safe(what) + ". Please try again."), nil
+		}
+		return nil, nil
+	}
 	switch d := env.Data.(type) {
 	case slack.SlashCommand:
 		return h.slash(tx, d)
