@@ -49,6 +49,9 @@ var manifestEvents = map[string]string{
 	"message.groups":   "groups:history",
 	"reaction_added":   "reactions:read",
 	"reaction_removed": "reactions:read",
+	// groups:read too, for private channels
+	"member_joined_channel": "channels:read",
+	"member_left_channel":   "channels:read",
 }
 
 // methodScopes maps each handlers.SlackAPI method to the bot scopes its Slack

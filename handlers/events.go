@@ -26,8 +26,44 @@ func (h *Handlers) event(tx *store.Tx, ev slackevents.EventsAPIEvent) error {
 		return h.message(tx, e)
 	case *slackevents.AppMentionEvent:
 		return h.appMention(tx, e)
+	case *slackevents.MemberJoinedChannelEvent:
+		return h.membership(tx, e.Channel, e.User, true)
+	case *slackevents.MemberLeftChannelEvent:
+		return h.membership(tx, e.Channel, e.User, false)
 	}
 	return nil
+}
+
+// membership follows who is in an incident's channel: joins (invitations
+// included), departures, and anyone who posts there, which Slack only lets
+// members do. The check of buttons and reactions reads it (access.go).
+func (h *Handlers) membership(tx *store.Tx, channel, user string, in bool) error {
+	if user == "" || user == h.cfg.BotUserID {
+		return nil
+	}
+	inc, err := IncidentOf(tx, channel)
+	if inc == nil || err != nil {
+		return err
+	}
+	changed := inc.Members.Leave(user)
+	if in {
+		changed = inc.Members.Join(user)
+	}
+	if !changed {
+		return nil
+	}
+	return tx.PutIncident(inc)
+}
+
+// followMembers starts following an incident channel's members as soon as
+// it exists (a hook of the core), with the declarer, whom the bot invites
+// with it.
+func (h *Handlers) followMembers(r *Request, inc *incident.Incident) error {
+	if !inc.Members.Follow(r.Now) {
+		return nil
+	}
+	inc.Members.Join(inc.DeclaredBy.ID)
+	return r.Tx.PutIncident(inc)
 }
 
 // IncidentOf returns the incident whose channel this is, or nil.
@@ -40,10 +76,10 @@ func IncidentOf(tx *store.Tx, channel string) (*incident.Incident, error) {
 }
 
 // reaction passes a reaction on a message in an incident channel to the
-// module that registered its emoji.
+// module that registered its emoji, if the reaction's access allows it.
 func (h *Handlers) reaction(tx *store.Tx, e slackevents.ReactionRemovedEvent, added bool) error {
-	fn := h.reg.reactions[e.Reaction]
-	if e.Item.Type != "message" || e.User == h.cfg.BotUserID || fn == nil {
+	rx, ok := h.reg.reactions[e.Reaction]
+	if e.Item.Type != "message" || e.User == h.cfg.BotUserID || !ok {
 		return nil
 	}
 	inc, err := IncidentOf(tx, e.Item.Channel)
@@ -51,7 +87,21 @@ func (h *Handlers) reaction(tx *store.Tx, e slackevents.ReactionRemovedEvent, ad
 		return err
 	}
 	r := &Request{Tx: tx, Now: h.now(), User: incident.User{ID: e.User}, Channel: e.Item.Channel, h: h}
-	return fn(r, inc, Reaction{Emoji: e.Reaction, Channel: e.Item.Channel, TS: e.Item.Timestamp, ItemUser: e.ItemUser, Added: added})
+	err = r.allowed(inc, rx.access, act{from: e.Item.Channel})
+	if err == nil {
+		err = rx.fn(r, inc, Reaction{Emoji: e.Reaction, Channel: e.Item.Channel, TS: e.Item.Timestamp, ItemUser: e.ItemUser, Added: added})
+	}
+	if err == nil || !UserFacing(err) {
+		return err
+	}
+	h.logRefusal(r, "reaction :"+e.Reaction+":", rx.access, err)
+	if !added {
+		return nil // taking off a reaction that changed nothing changes nothing
+	}
+	if inc.Members.Has(e.User) || !inc.Members.Known() {
+		return r.Ephemeral(e.Item.Channel, e.User, h.UserMessage(err), "")
+	}
+	return r.Post(e.User, h.UserMessage(err), nil) // not in the channel: an ephemeral there would not reach them
 }
 
 // message passes a message event to every module that follows messages.
@@ -69,6 +119,9 @@ func (h *Handlers) message(tx *store.Tx, e *slackevents.MessageEvent) error {
 	case "", "thread_broadcast", "file_share":
 		if e.BotID != "" || e.User == "" || e.User == h.cfg.BotUserID {
 			return nil // the bot's own posts, and other bots', are never captured
+		}
+		if err := h.membership(tx, e.Channel, e.User, true); err != nil {
+			return err
 		}
 	default:
 		return nil
@@ -129,25 +182,83 @@ func CutPrefixFold(s, prefix string) (string, bool) {
 }
 
 // interaction handles buttons and form submissions, each through the
-// module that registered its callback id or action id prefix.
+// module that registered its callback id or action id prefix, once its
+// access allows it.
 func (h *Handlers) interaction(tx *store.Tx, cb slack.InteractionCallback) (any, error) {
 	r := &Request{Tx: tx, Now: h.now(), User: userOf(cb), Channel: cb.Channel.ID,
 		TriggerID: cb.TriggerID, ResponseURL: cb.ResponseURL, h: h}
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
-		if fn := h.reg.views[cb.View.CallbackID]; fn != nil {
-			return fn(r, cb)
-		}
+		return h.submission(r, cb)
 	case slack.InteractionTypeBlockActions:
+		// Where the button was clicked: the message's conversation.
+		from := cb.Container.ChannelID
+		if from == "" && cb.Container.Type != "view" {
+			from = cb.Channel.ID
+		}
 		for _, a := range cb.ActionCallback.BlockActions {
-			if fn := h.reg.action(a.ActionID); fn != nil {
-				if err := fn(r, cb, a); err != nil {
+			btn := h.reg.action(a.ActionID)
+			if btn == nil {
+				continue
+			}
+			err := r.actionAllowed(btn.access, a.Value, from)
+			if err == nil {
+				err = btn.fn(r, cb, a)
+			}
+			if err != nil && !UserFacing(err) {
+				return nil, err
+			}
+			if err != nil {
+				h.logRefusal(r, "action "+a.ActionID, btn.access, err)
+				if err := h.answerClick(r, from, err); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
 	return nil, nil
+}
+
+// answerClick shows the person who clicked what was wrong: through the
+// click's response_url, which reaches them wherever they clicked (also in a
+// channel they are not in), else as an ephemeral there.
+func (h *Handlers) answerClick(r *Request, from string, err error) error {
+	if r.ResponseURL != "" {
+		return r.Respond(r.User.ID, r.ResponseURL, h.UserMessage(err))
+	}
+	if from == "" {
+		return nil
+	}
+	return r.Ephemeral(from, r.User.ID, h.UserMessage(err), "")
+}
+
+// submission passes a form to the module that registered it, once the form
+// is checked to be the submitter's own and its access allows it.
+func (h *Handlers) submission(r *Request, cb slack.InteractionCallback) (any, error) {
+	v, ok := h.reg.views[cb.View.CallbackID]
+	if !ok {
+		return nil, nil
+	}
+	meta, owner, bound := cutFormOwner(cb.View.PrivateMetadata)
+	cb.View.PrivateMetadata = meta
+	err := r.formAllowed(v.access, meta, owner, bound)
+	if err == nil {
+		var ack any
+		if ack, err = v.fn(r, cb); err == nil {
+			return ack, nil
+		}
+	}
+	if !UserFacing(err) {
+		return nil, err
+	}
+	h.logRefusal(r, "view "+cb.View.CallbackID, v.access, err)
+	return h.refusedForm(err), nil
+}
+
+// logRefusal notes a refused (or mistaken) button, form or reaction.
+func (h *Handlers) logRefusal(r *Request, what string, access Access, err error) {
+	h.log.Info().Str("user", r.User.ID).Str("what", what).Stringer("access", access).Str("channel", r.Channel).
+		Err(err).Msg("refused")
 }
 
 func userOf(cb slack.InteractionCallback) incident.User {

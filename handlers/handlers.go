@@ -107,6 +107,7 @@ func New(cfg Config, deps Deps, modules ...Module) (*Handlers, error) {
 		now: deps.Now, log: deps.Log, reg: newRegistry(), attempts: newAttempts(deps.DB)}
 	h.reg.owner = "core"
 	h.registerCore(h.reg)
+	h.reg.Hooks(Hooks{ChannelCreated: h.followMembers})
 	for _, m := range modules {
 		h.reg.owner = m.Name()
 		m.Register(h, h.reg)
@@ -207,6 +208,10 @@ func (h *Handlers) Handle(tx *store.Tx, env *bot.Envelope) (any, error) {
 	}
 	switch d := env.Data.(type) {
 	case slack.SlashCommand:
+		// Slack only lets members type in a channel: the typist is in it.
+		if err := h.membership(tx, d.ChannelID, d.UserID, true); err != nil {
+			return nil, err
+		}
 		return h.slash(tx, d)
 	case slackevents.EventsAPIEvent:
 		return nil, h.event(tx, d)

@@ -42,3 +42,21 @@ func TestMalformedNamesWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+func TestFormOwner(t *testing.T) {
+	for _, tt := range []struct {
+		in, meta, user string
+		bound          bool
+	}{
+		{withFormOwner("1:1", "U0ALICE01"), "1:1", "U0ALICE01", true},
+		{withFormOwner("C000000003", "W0BOB0001"), "C000000003", "W0BOB0001", true},
+		{"1:1", "1:1", "", false},
+		{"a@b@U0ALICE01", "a@b", "U0ALICE01", true},
+		{"1:1@nobody", "1:1@nobody", "", false},
+	} {
+		meta, user, bound := cutFormOwner(tt.in)
+		if meta != tt.meta || user != tt.user || bound != tt.bound {
+			t.Errorf("cutFormOwner(%q) = %q, %q, %v", tt.in, meta, user, bound)
+		}
+	}
+}

@@ -61,15 +61,18 @@ type Job struct {
 	GiveUp GiveUpFunc
 }
 
-// ActionFunc handles one clicked button (block action).
+// ActionFunc handles one clicked button (block action), once the core has
+// checked the button's Access. A user-facing error (incident.InputError,
+// Problem) is shown to the person who clicked.
 type ActionFunc func(r *Request, cb slack.InteractionCallback, a *slack.BlockAction) error
 
 // ViewFunc handles a modal submission and returns the ack payload (field
-// errors, or nil to close the form).
+// errors, or nil to close the form), once the core has checked the form's
+// Access. Its private_metadata reads as the module set it.
 type ViewFunc func(r *Request, cb slack.InteractionCallback) (any, error)
 
 // ReactionFunc handles a reaction added or removed on a message in an
-// incident's channel.
+// incident's channel, once the core has checked the reaction's Access.
 type ReactionFunc func(r *Request, inc *incident.Incident, ev Reaction) error
 
 // Reaction is a reaction event, reduced to what modules use.
@@ -127,8 +130,8 @@ type Registry struct {
 	owners    map[string]string // "command:x", "job:y", "action:z" → module
 	jobs      map[string]*Job
 	actions   []action
-	views     map[string]ViewFunc
-	reactions map[string]ReactionFunc
+	views     map[string]view
+	reactions map[string]reaction
 	messages  []MessageFunc
 	hooks     []Hooks
 	resolver  HookFunc
@@ -137,12 +140,35 @@ type Registry struct {
 
 type action struct {
 	prefix string
+	access Access
 	fn     ActionFunc
+}
+
+type view struct {
+	access Access
+	fn     ViewFunc
+}
+
+type reaction struct {
+	access Access
+	fn     ReactionFunc
 }
 
 func newRegistry() *Registry {
 	return &Registry{commands: map[string]*Command{}, owners: map[string]string{}, jobs: map[string]*Job{},
-		views: map[string]ViewFunc{}, reactions: map[string]ReactionFunc{}}
+		views: map[string]view{}, reactions: map[string]reaction{}}
+}
+
+// accessOK checks that what is being registered declares one of the access
+// levels that make sense for it.
+func (r *Registry) accessOK(what string, access Access, allowed ...Access) bool {
+	for _, a := range allowed {
+		if a == access {
+			return true
+		}
+	}
+	r.errs = append(r.errs, fmt.Errorf("%s: %s needs an access level of %v, not %v", r.owner, what, allowed, access))
+	return false
 }
 
 func (r *Registry) claim(what string) bool {
@@ -177,9 +203,13 @@ func (r *Registry) Job(j Job) {
 	}
 }
 
-// Action registers the buttons whose action ids start with prefix. No
-// prefix may start another (both would claim the same ids).
-func (r *Registry) Action(prefix string, fn ActionFunc) {
+// Action registers the buttons whose action ids start with prefix, usable
+// as access says (their values start with the incident, see EncodeValue).
+// No prefix may start another (both would claim the same ids).
+func (r *Registry) Action(prefix string, access Access, fn ActionFunc) {
+	if !r.accessOK("action "+prefix, access, Anyone, Members, Responders, Paged) {
+		return
+	}
 	for _, a := range r.actions {
 		if strings.HasPrefix(a.prefix, prefix) || strings.HasPrefix(prefix, a.prefix) {
 			r.errs = append(r.errs, fmt.Errorf("%s: action prefix %q overlaps %q of %s", r.owner, prefix, a.prefix, r.owners["action "+a.prefix]))
@@ -187,21 +217,25 @@ func (r *Registry) Action(prefix string, fn ActionFunc) {
 		}
 	}
 	if prefix != "" && fn != nil && r.claim("action "+prefix) {
-		r.actions = append(r.actions, action{prefix, fn})
+		r.actions = append(r.actions, action{prefix, access, fn})
 	}
 }
 
-// View registers the modal with the given callback id.
-func (r *Registry) View(callbackID string, fn ViewFunc) {
-	if callbackID != "" && fn != nil && r.claim("view "+callbackID) {
-		r.views[callbackID] = fn
+// View registers the modal with the given callback id, usable as access
+// says (its private_metadata starts with the incident, unless Anyone).
+func (r *Registry) View(callbackID string, access Access, fn ViewFunc) {
+	if r.accessOK("view "+callbackID, access, Anyone, Members, Responders) &&
+		callbackID != "" && fn != nil && r.claim("view "+callbackID) {
+		r.views[callbackID] = view{access, fn}
 	}
 }
 
-// Reaction registers what a reaction with the given emoji does.
-func (r *Registry) Reaction(emoji string, fn ReactionFunc) {
-	if emoji != "" && fn != nil && r.claim("reaction :"+emoji+":") {
-		r.reactions[emoji] = fn
+// Reaction registers what a reaction with the given emoji does, usable as
+// access says.
+func (r *Registry) Reaction(emoji string, access Access, fn ReactionFunc) {
+	if r.accessOK("reaction :"+emoji+":", access, Members, Responders) &&
+		emoji != "" && fn != nil && r.claim("reaction :"+emoji+":") {
+		r.reactions[emoji] = reaction{access, fn}
 	}
 }
 
@@ -222,11 +256,11 @@ func (r *Registry) Resolver(fn HookFunc) {
 
 func (r *Registry) err() error { return errors.Join(r.errs...) }
 
-// action returns the handler of an action id.
-func (r *Registry) action(id string) ActionFunc {
-	for _, a := range r.actions {
-		if strings.HasPrefix(id, a.prefix) {
-			return a.fn
+// action returns the registration of an action id, nil if none.
+func (r *Registry) action(id string) *action {
+	for i := range r.actions {
+		if strings.HasPrefix(id, r.actions[i].prefix) {
+			return &r.actions[i]
 		}
 	}
 	return nil

@@ -118,14 +118,18 @@ func TestRegistryRefusesDoubleClaims(t *testing.T) {
 		{"job kind", func(reg *handlers.Registry) {
 			reg.Job(handlers.Job{Kind: "post", Describe: "post again", Run: run})
 		}, "job kind post is already registered by core"},
-		{"action prefix inside another", func(reg *handlers.Registry) { reg.Action("page_ack", act) }, `action prefix "page_ack" overlaps "page_"`},
-		{"action prefix around another", func(reg *handlers.Registry) { reg.Action("upd", act) }, `action prefix "upd" overlaps "update_"`},
+		{"action prefix inside another", func(reg *handlers.Registry) { reg.Action("page_ack", handlers.Paged, act) }, `action prefix "page_ack" overlaps "page_"`},
+		{"action prefix around another", func(reg *handlers.Registry) { reg.Action("upd", handlers.Responders, act) }, `action prefix "upd" overlaps "update_"`},
 		{"form", func(reg *handlers.Registry) {
-			reg.View("declare", func(*handlers.Request, slack.InteractionCallback) (any, error) { return nil, nil })
+			reg.View("declare", handlers.Anyone, func(*handlers.Request, slack.InteractionCallback) (any, error) { return nil, nil })
 		}, "view declare is already registered by incidents"},
 		{"reaction", func(reg *handlers.Registry) {
-			reg.Reaction("pushpin", func(*handlers.Request, *incident.Incident, handlers.Reaction) error { return nil })
+			reg.Reaction("pushpin", handlers.Members, func(*handlers.Request, *incident.Incident, handlers.Reaction) error { return nil })
 		}, "reaction :pushpin: is already registered by timeline"},
+		{"action without access", func(reg *handlers.Registry) { reg.Action("mine_", 0, act) }, `action mine_ needs an access level`},
+		{"reaction open to anyone", func(reg *handlers.Registry) {
+			reg.Reaction("eyes", handlers.Anyone, func(*handlers.Request, *incident.Incident, handlers.Reaction) error { return nil })
+		}, `reaction :eyes: needs an access level of [members responders], not anyone`},
 		{"command without usage", func(reg *handlers.Registry) {
 			reg.Command(handlers.Command{Name: "x", Help: "h", Run: func(*handlers.Request, string) (string, error) { return "", nil }})
 		}, `command "x" needs a name, usage, help and a func`},

@@ -42,30 +42,19 @@ func (r *Request) IncidentIn() (*incident.Incident, error) {
 	return inc, err
 }
 
-// Changeable returns the channel's incident if the user may change it.
-// Running a command in the channel already means being one of its members
-// (Slack only lets members post there); INCIDENTBOT_RESPONDERS narrows it.
+// Changeable returns the channel's incident if the user may change it: the
+// check of Responders buttons (access.go). Running a command in the channel
+// already means being one of its members (Slack only lets members post
+// there); INCIDENTBOT_RESPONDERS narrows it.
 func (r *Request) Changeable() (*incident.Incident, error) {
 	inc, err := r.IncidentIn()
 	if err != nil {
 		return nil, err
 	}
-	allowed := r.h.responders.Load()
-	if allowed == nil {
-		return inc, nil
+	if err := r.allowed(inc, Responders, act{from: r.Channel, member: true}); err != nil {
+		return nil, err
 	}
-	var who []string
-	for _, id := range *allowed {
-		if id == r.User.ID {
-			return inc, nil
-		}
-		if len(who) < 10 {
-			who = append(who, "<@"+id+">")
-		}
-	}
-	return nil, incident.Problemf(incident.ErrForbidden,
-		"only the responders set by the operator (INCIDENTBOT_RESPONDERS) may change incidents: %s; ask one of them",
-		strings.Join(who, ", "))
+	return inc, nil
 }
 
 // Enqueue adds a job in the request's transaction, due now.
@@ -118,8 +107,10 @@ func (r *Request) Invite(channel string, users ...string) error {
 	return r.Enqueue(bot.ChannelLane(channel), jobInvite, inviteJob{Channel: channel, Users: users})
 }
 
-// OpenView enqueues opening a modal for the request's trigger.
+// OpenView enqueues opening a modal for the request's trigger. The form is
+// bound to the request's user: only they can submit it (access.go).
 func (r *Request) OpenView(view slack.ModalViewRequest) error {
+	view.PrivateMetadata = withFormOwner(view.PrivateMetadata, r.User.ID)
 	raw, err := json.Marshal(view)
 	if err != nil {
 		return err

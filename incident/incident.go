@@ -72,6 +72,8 @@ type Incident struct {
 	Reminder int `json:"reminder,omitempty"`
 	// Escalations are the runs of paging, oldest first.
 	Escalations []Escalation `json:"escalations,omitempty"`
+	// Members are the people in the channel, as far as the bot has seen.
+	Members Members `json:"members,omitzero"`
 }
 
 // SeverityChange is one entry in an incident's severity history.

@@ -150,6 +150,7 @@ func TestResolvedUpdateResolvesAndUploadsEverySection(t *testing.T) {
 	h.slash(h.alice, ch.ID, "impact Dashboard, User API")
 	h.slash(h.alice, ch.ID, "followup short-term: alert on expiring domains <@"+h.bob+"|bob>")
 	ts := h.fake.PostMessage(h.alice, ch.ID, "future: audit on-call access to every service")
+	h.joined(h.bob, ch.ID) // reactions count from people in the channel
 	h.fake.AddReaction(h.bob, ch.ID, ts, "memo")
 	h.ExpectMessage(ch.ID) // let the reaction land
 	h.waitMessageAt(ch.ID, ts, "the memo follow-up", func(m slackfake.Message) bool {

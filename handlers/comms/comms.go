@@ -63,9 +63,9 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	} {
 		reg.Job(j)
 	}
-	reg.Action(updateActionPrefix, m.updateAction)
-	reg.View(updateEditCallback, m.communicationView)
-	reg.Reaction(m.cfg.FollowUpEmoji, m.followUpReaction)
+	reg.Action(updateActionPrefix, handlers.Responders, m.updateAction)
+	reg.View(updateEditCallback, handlers.Responders, m.communicationView)
+	reg.Reaction(m.cfg.FollowUpEmoji, handlers.Members, m.followUpReaction)
 	reg.Hooks(handlers.Hooks{
 		Declared: func(r *handlers.Request, inc *incident.Incident) error {
 			return m.scheduleReminder(r, inc, r.Now.Add(m.cfg.UpdateEvery))

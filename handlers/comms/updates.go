@@ -172,16 +172,19 @@ func (m *Module) runRefreshPreview(ctx context.Context, p draftJob) (func(*store
 	return nil, err
 }
 
-// updateAction handles the buttons of update previews and reminders.
+// updateAction handles the buttons of update previews and reminders. The
+// core has checked the click (handlers.Responders): the incident exists, the
+// click came from its channel, by someone who may change it.
 func (m *Module) updateAction(r *handlers.Request, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	id, ids, err := handlers.ParseValue(a.Value, 1)
 	if err != nil {
-		m.h.Log().Warn().Err(err).Str("action", a.ActionID).Msg("ignored a button with a malformed value")
-		return nil // not ours: a malformed value changes nothing
+		m.h.Log().Warn().Err(err).Str("action", a.ActionID).Msg("refused a button with a malformed value")
+		return incident.Invalid("Nothing changed: I could not read this button.",
+			fmt.Sprintf("Type %s update <status> [message] instead.", m.command()))
 	}
 	inc, err := r.Tx.Incident(id)
 	if err != nil {
-		return nil
+		return err
 	}
 	n := ids[0]
 	if a.ActionID == actionUpdateEdit {
@@ -276,8 +279,14 @@ func (m *Module) postUpdate(r *handlers.Request, inc *incident.Incident, draft i
 // openEditUpdate opens a modal with the draft's text.
 func (m *Module) openEditUpdate(r *handlers.Request, inc *incident.Incident, draft int) error {
 	d, err := inc.Draft(draft)
-	if err != nil || d.State != incident.DraftPending || r.TriggerID == "" {
-		return nil
+	if err != nil {
+		return err
+	}
+	if d.State != incident.DraftPending {
+		return incident.Invalid(fmt.Sprintf("Nothing to edit: this update was already %s.", d.State), "")
+	}
+	if r.TriggerID == "" {
+		return nil // Slack always sends one with a click
 	}
 	input := slack.NewPlainTextInputBlockElement(nil, fieldUpdateText)
 	input.Multiline = true
@@ -300,8 +309,8 @@ func (m *Module) communicationView(r *handlers.Request, cb slack.InteractionCall
 	}
 	id, ids, err := handlers.ParseValue(cb.View.PrivateMetadata, 1)
 	if err != nil {
-		m.h.Log().Warn().Err(err).Msg("ignored a form with malformed private_metadata")
-		return nil, nil
+		m.h.Log().Warn().Err(err).Msg("refused a form with malformed private_metadata")
+		return nil, incident.Invalid("Nothing was saved: I could not read this form.", "Click Edit on the preview again.")
 	}
 	n := ids[0]
 	if cb.View.State == nil {
@@ -313,11 +322,15 @@ func (m *Module) communicationView(r *handlers.Request, cb slack.InteractionCall
 	}
 	inc, err := r.Tx.Incident(id)
 	if err != nil {
-		return nil, nil
+		return nil, err
 	}
 	d, err := inc.Draft(n)
-	if err != nil || d.State != incident.DraftPending {
-		return nil, nil
+	if err != nil {
+		return nil, err
+	}
+	if d.State != incident.DraftPending {
+		return handlers.FieldErrors(fieldUpdateText, incident.Invalid(fmt.Sprintf("Nothing was saved: this update was %s meanwhile.", d.State),
+			"Close the form and start a new update.")), nil
 	}
 	d.Text = handlers.EscapeRaw(text)
 	if err := r.Tx.PutIncident(inc); err != nil {

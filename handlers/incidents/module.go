@@ -51,7 +51,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	} {
 		reg.Job(j)
 	}
-	reg.View(declareCallback, func(r *handlers.Request, cb slack.InteractionCallback) (any, error) {
+	reg.View(declareCallback, handlers.Anyone, func(r *handlers.Request, cb slack.InteractionCallback) (any, error) {
 		return m.submitDeclare(r, cb.View)
 	})
 	reg.Hooks(handlers.Hooks{Changed: m.refreshChannel})

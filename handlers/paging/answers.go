@@ -48,6 +48,7 @@ func (m *Module) acknowledge(r *handlers.Request, inc *incident.Incident, e *inc
 	if inc.Times.Acknowledged.IsZero() {
 		inc.Times.Acknowledged = r.Now
 	}
+	inc.Members.Join(r.User.ID) // invited below
 	text := fmt.Sprintf("Page acknowledged by %s (%s, %s after paging)", handlers.Mention(r.User), e.Name(),
 		incident.FormatDuration(r.Now.Sub(e.Started)))
 	// The summary and topic show nothing of paging: no refresh needed.

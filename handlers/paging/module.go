@@ -70,7 +70,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	} {
 		reg.Job(j)
 	}
-	reg.Action(pagingActionPrefix, m.pagingAction)
+	reg.Action(pagingActionPrefix, handlers.Paged, m.pagingAction)
 	reg.Hooks(handlers.Hooks{
 		ChannelCreated:   m.autoPage,
 		SeverityUpgraded: m.autoPage,

@@ -34,7 +34,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	reg.Command(handlers.Command{Name: "timeline", Usage: "timeline [page]", Help: "show the timeline", Run: m.timelineCommand})
 	reg.Job(handlers.Job{Kind: jobFetchMessage, Describe: "read a message for the timeline", Run: handlers.Decoded(m.runFetchMessage), GiveUp: m.fetchGaveUp})
 	for _, emoji := range h.Config().TimelineEmojis {
-		reg.Reaction(emoji, m.reaction)
+		reg.Reaction(emoji, handlers.Members, m.reaction)
 	}
 	reg.Message(m.message)
 }
