@@ -128,6 +128,7 @@ func TestBackupOfLiveDatabaseRestoresToIdenticalExport(t *testing.T) {
 	h := newHarness(t, withBackups)
 	ch := h.declared(1, "declare sev1 Domain expired, every service down")
 	ts := h.fake.PostMessage(h.alice, ch.ID, "SSL handshakes failing on every edge")
+	h.fake.JoinChannel(h.bob, ch.ID) // pins count from people in the channel
 	h.fake.AddReaction(h.bob, ch.ID, ts, "pushpin")
 	h.slash(h.alice, ch.ID, "note --at 15m ago first alert fired")
 	h.slash(h.alice, ch.ID, "followup short-term: alert on expiring domains <@"+h.bob+"|bob>")

@@ -91,7 +91,7 @@ func TestBadInputIsStoredFaithfullyAndNeverNotifiesEveryone(t *testing.T) {
 		_, got[i].resolution = cutWord(h.slashText(id))
 		h.ExpectMessage(ch.ID, ref+" resolved")
 		h.ExpectMessage(h.announce, ref+" resolved")
-		drafts = append(drafts, h.draftOf(n))
+		drafts = append(drafts, h.postmortemOf(n))
 		h.idle()
 	}
 	h.waitFor("every envelope to be acked", func() bool { return len(h.fake.Unacked()) == 0 })

@@ -17,8 +17,8 @@ import (
 // reverse or reorder what follows them: embeddings, overrides, isolates.
 var bidiControl = regexp.MustCompile("[\u202a-\u202e\u2066-\u2069]")
 
-// draftOf waits for incident n's postmortem draft and returns it.
-func (h *harness) draftOf(n int) string {
+// postmortemOf waits for incident n's postmortem draft and returns it.
+func (h *harness) postmortemOf(n int) string {
 	h.t.Helper()
 	return string(h.ExpectUpload("INC-" + itoa(n) + "-postmortem.md").Content)
 }
@@ -68,7 +68,7 @@ func TestEscapingSpecialMentionsNeverPing(t *testing.T) {
 	h.ExpectMessage(h.cfg.StatusChannel, "Heads up")
 	h.slash(h.alice, ch.ID, "timeline")
 	h.slash(h.alice, ch.ID, "resolve Told <!channel> and <!subteam^S0123|@oncall>")
-	draft := h.draftOf(1)
+	draft := h.postmortemOf(1)
 	h.idle()
 
 	for _, s := range h.shownAndDraft(draft) {
@@ -182,7 +182,7 @@ func TestMarkdownInUserTextStaysInItsItem(t *testing.T) {
 		h.ExpectBotReaction(ch.ID, ts, "white_check_mark", true)
 	}
 	h.slash(h.alice, ch.ID, "resolve "+userMarkdown("RES"))
-	draft := h.draftOf(1)
+	draft := h.postmortemOf(1)
 
 	var problems []string
 	item := func(author string) place { return place{`- \*\*\[[^]]+\]\*\* ` + author, 2} }
@@ -235,7 +235,7 @@ func TestBidiControlsNeverReverseWhatFollows(t *testing.T) {
 	h.ExpectMessage(h.announce, "INC-1 upgraded to SEV1")
 	h.slash(h.alice, ch.ID, "resolve \u202eundone")
 	h.ExpectMessage(h.announce, "INC-1 resolved")
-	draft := h.draftOf(1)
+	draft := h.postmortemOf(1)
 	h.idle()
 
 	shown := h.shownAndDraft(draft)
