@@ -135,7 +135,7 @@ func (r *Request) Changed(inc *incident.Incident, event, text string, post bool)
 		return err
 	}
 	if post && inc.ChannelID != "" {
-		if err := r.Post(inc.ChannelID, ":arrows_counterclockwise: "+text+".", nil); err != nil {
+		if err := r.Post(inc.ChannelID, ":arrows_counterclockwise: "+Safe(text)+".", nil); err != nil {
 			return err
 		}
 	}
@@ -179,6 +179,13 @@ func UserFacing(err error) bool {
 // UserMessage is the one place an error becomes what a user reads: what was
 // wrong and what to type instead.
 func (h *Handlers) UserMessage(err error) string {
+	// Errors quote what the user typed: through the one escaping path, so
+	// an error never pings (Safe is idempotent: a part escaped before
+	// stays as it is).
+	return Safe(h.userMessage(err))
+}
+
+func (h *Handlers) userMessage(err error) string {
 	var in *incident.InputError
 	var p *incident.Problem
 	switch {

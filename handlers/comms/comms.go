@@ -139,21 +139,8 @@ func (m *Module) impactCommand(r *handlers.Request, args string) (string, error)
 		}
 		return "Already recorded as affected: " + handlers.Safe(strings.Join(inc.Services, ", ")) + ".", nil
 	}
-	// r.Changed(inc, "impact", text, true), but with the post made safe:
-	// Changed posts its text as given. The timeline keeps it as typed.
 	text := fmt.Sprintf("Affected services: %s (added by %s)", strings.Join(inc.Services, ", "), handlers.Mention(r.User))
-	if err := r.Tx.PutIncident(inc); err != nil {
-		return "", err
-	}
-	if err := r.TimelineEvent(inc, "impact", text); err != nil {
-		return "", err
-	}
-	if inc.ChannelID != "" {
-		if err := r.Post(inc.ChannelID, ":arrows_counterclockwise: "+handlers.Safe(text)+".", nil); err != nil {
-			return "", err
-		}
-	}
-	return "", r.RefreshChannel(inc)
+	return "", r.Changed(inc, "impact", text, true)
 }
 
 // customersCommand sets extra channels that receive posted updates.

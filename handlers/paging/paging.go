@@ -109,7 +109,7 @@ func (m *Module) pageCommand(r *handlers.Request, args string) (string, error) {
 		word, rest = handlers.NextWord(args)
 	}
 	if len(targets) == 0 {
-		return "", incident.Invalid(fmt.Sprintf("%q is not a policy, a person or a user group.", handlers.Safe(handlers.Clip(word, 40))), m.pageHint())
+		return "", incident.Invalid(fmt.Sprintf("%q is not a policy, a person or a user group.", handlers.Clip(word, 40)), m.pageHint())
 	}
 	level := []incident.Level{{Targets: targets, Timeout: incident.DirectPageTimeout}}
 	// A direct page asks twice before it reports that nobody answered.

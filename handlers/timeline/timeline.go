@@ -109,7 +109,9 @@ func (m *Module) timelineCommand(r *handlers.Request, args string) (string, erro
 }
 
 func timelineLine(e incident.Entry) string {
-	text := handlers.Safe(handlers.Clip(e.Text, 500))
+	// One line per entry: a multi-line message is joined, so none of its
+	// lines can start a quote or a list of its own in the listing.
+	text := handlers.Safe(handlers.Clip(strings.Join(strings.Fields(e.Text), " "), 500))
 	if e.Pending {
 		text = "_(fetching the message…)_"
 	}
