@@ -52,6 +52,7 @@ var manifestEvents = map[string]string{
 	// groups:read too, for private channels
 	"member_joined_channel": "channels:read",
 	"member_left_channel":   "channels:read",
+	"user_change":           "users:read",
 }
 
 // methodScopes maps each handlers.SlackAPI method to the bot scopes its Slack

@@ -30,6 +30,8 @@ func (h *Handlers) event(tx *store.Tx, ev slackevents.EventsAPIEvent) error {
 		return h.membership(tx, e.Channel, e.User, true)
 	case *slackevents.MemberLeftChannelEvent:
 		return h.membership(tx, e.Channel, e.User, false)
+	case *slackevents.UserChangeEvent:
+		h.ForgetUser(e.User.ID) // a new display name: look it up again
 	}
 	return nil
 }

@@ -18,7 +18,10 @@ import (
 const jobFetchMessage = "fetch_message"
 
 // Module is the timeline capability.
-type Module struct{ h *handlers.Handlers }
+type Module struct {
+	h    *handlers.Handlers
+	seen seen
+}
 
 // New returns the timeline module; the emojis and prefix it captures with
 // come from the core configuration (they also appear in the summary).
@@ -83,6 +86,11 @@ func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handle
 // message follows edits and deletions of captured messages, and puts
 // messages that start with the timeline prefix ("TL:") on the timeline.
 func (m *Module) message(r *handlers.Request, msg handlers.Message) error {
+	if inc, err := handlers.IncidentOf(r.Tx, msg.Channel); err != nil {
+		return err
+	} else if inc != nil {
+		m.remember(msg) // a later pin of it then needs no history call
+	}
 	switch msg.SubType {
 	case "message_changed":
 		return m.messageChanged(r, msg.Channel, msg.TS, msg.Text)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/slack-go/slack"
+
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/store"
@@ -137,7 +139,7 @@ type fetchJob struct {
 // reply), its author's name and its permalink, then fills in the entry and
 // confirms with a reaction. The reads are idempotent, so a retry is safe.
 func (m *Module) runFetchMessage(ctx context.Context, p fetchJob) (func(*store.Tx) error, error) {
-	msg, err := m.h.FindMessage(ctx, p.Channel, p.TS)
+	msg, err := m.findMessage(ctx, p.Channel, p.TS)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +195,17 @@ func (m *Module) runFetchMessage(ctx context.Context, p fetchJob) (func(*store.T
 		r := m.h.NewRequest(tx)
 		return r.React(p.Channel, p.TS, m.h.Config().ConfirmEmoji, false)
 	}, nil
+}
+
+// findMessage returns the pinned message: as its message event brought it,
+// when the bot saw that, else from Slack's history.
+func (m *Module) findMessage(ctx context.Context, channel, ts string) (*slack.Message, error) {
+	if s, ok := m.seen.get(handlers.SourceKey(channel, ts)); ok {
+		msg := &slack.Message{}
+		msg.User, msg.Text, msg.Timestamp, msg.ThreadTimestamp = s.User, s.Text, ts, s.ThreadTS
+		return msg, nil
+	}
+	return m.h.FindMessage(ctx, channel, ts)
 }
 
 // fetchGaveUp settles an entry whose message could not be read (the bot was
