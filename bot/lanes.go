@@ -65,9 +65,11 @@ func RespondLane(user string) string { return "respond:" + user }
 // ViewLane is the lane of the modals opened for a user: "view:U0123ABCD".
 func ViewLane(user string) string { return "view:" + user }
 
-// ReactLane is the lane of the bot's reactions in a channel:
-// "react:C0123ABCD".
-func ReactLane(channel string) string { return "react:" + channel }
+// ReactLane is the lane of the bot's reactions on one message,
+// "react:C0123ABCD/1692269160.000100": adding and removing a reaction on it
+// keep their order, and reactions on different messages (a pin storm's
+// confirmations) go in parallel.
+func ReactLane(channel, ts string) string { return "react:" + channel + "/" + ts }
 
 // TimerLane is a lane of its own for a job that waits (NotBefore), so the
 // jobs behind it do not wait too: kind and ids joined by colons,

@@ -23,7 +23,7 @@ func TestLanesAreTodaysStrings(t *testing.T) {
 		{EphemeralLane("U0ALICE01"), "user:" + "U0ALICE01"},
 		{RespondLane("U0ALICE01"), "respond:" + "U0ALICE01"},
 		{ViewLane("U0ALICE01"), "view:" + "U0ALICE01"},
-		{ReactLane("C0123ABCD"), "react:" + "C0123ABCD"},
+		{ReactLane("C0123ABCD", "1692269160.000100"), "react:C0123ABCD/1692269160.000100"},
 		{EscalationLane(inc, esc, step), fmt.Sprintf("escalate:%d:%d:%d", inc, esc, step)},
 		{ReminderLane(inc, gen), fmt.Sprintf("remind:%d:%d", inc, gen)},
 		{TimerLane("escalate", 1, 2, 3), "escalate:1:2:3"},

@@ -99,7 +99,7 @@ func (r *Request) Ephemeral(channel, user, text, threadTS string) error {
 
 // React enqueues adding (or removing) the bot's reaction on a message.
 func (r *Request) React(channel, ts, name string, remove bool) error {
-	return r.Enqueue(bot.ReactLane(channel), jobReact, itemJob{Channel: channel, TS: ts, Name: name, Remove: remove})
+	return r.Enqueue(bot.ReactLane(channel, ts), jobReact, itemJob{Channel: channel, TS: ts, Name: name, Remove: remove})
 }
 
 // Invite enqueues inviting users to a channel.

@@ -55,6 +55,19 @@ func (h *Handlers) UserName(ctx context.Context, id string) (name string, found 
 	return c.name, c.found, nil
 }
 
+// CachedUserName returns a user's name if it is cached and fresh, without
+// calling Slack (for the ack path).
+func (h *Handlers) CachedUserName(id string) (string, bool) {
+	now := h.now()
+	h.users.mu.Lock()
+	defer h.users.mu.Unlock()
+	c, ok := h.users.names[id]
+	if !ok || !c.found || now.Sub(c.fetched) >= userTTL || c.fetched.After(now) {
+		return "", false
+	}
+	return c.name, true
+}
+
 // ForgetUser drops a cached name (on user_change: a new display name).
 func (h *Handlers) ForgetUser(id string) {
 	h.users.mu.Lock()
@@ -71,12 +84,22 @@ func (h *Handlers) SetTeamURL(url string) { h.teamURL.Store(&url) }
 // for a reply), locally when the team URL is known and with
 // chat.getPermalink otherwise.
 func (h *Handlers) Permalink(ctx context.Context, channel, ts, threadTS string) (string, error) {
-	if base := h.teamURL.Load(); base != nil && *base != "" {
-		link := strings.TrimRight(*base, "/") + "/archives/" + channel + "/p" + strings.Replace(ts, ".", "", 1)
-		if threadTS != "" && threadTS != ts {
-			link += "?thread_ts=" + threadTS + "&cid=" + channel
-		}
+	if link, ok := h.LocalPermalink(channel, ts, threadTS); ok {
 		return link, nil
 	}
 	return h.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+}
+
+// LocalPermalink builds a permalink without calling Slack; ok is false
+// until the team URL is known.
+func (h *Handlers) LocalPermalink(channel, ts, threadTS string) (string, bool) {
+	base := h.teamURL.Load()
+	if base == nil || *base == "" {
+		return "", false
+	}
+	link := strings.TrimRight(*base, "/") + "/archives/" + channel + "/p" + strings.Replace(ts, ".", "", 1)
+	if threadTS != "" && threadTS != ts {
+		link += "?thread_ts=" + threadTS + "&cid=" + channel
+	}
+	return link, true
 }

@@ -226,9 +226,12 @@ func TestLifecyclePinFetchSurvivesRestart(t *testing.T) {
 	ch := h.declared(1, "declare sev2 Checkout failing")
 	h.idle()
 
-	// Slack cannot serve history when the message is pinned.
-	h.fake.FailNext("conversations.history", 1000, slackfake.Fault{Status: 503})
+	// A message from before a restart (the bot did not see it arrive, so
+	// it must read it), and Slack cannot serve history when it is pinned.
 	ts := h.fake.PostMessage(h.alice, ch.ID, "Rollback of 1.42 done")
+	h.idle()
+	h.restart()
+	h.fake.FailNext("conversations.history", 1000, slackfake.Fault{Status: 503})
 	h.fake.AddReaction(h.alice, ch.ID, ts, "pushpin")
 	h.waitFor("a failed history read", func() bool {
 		for _, c := range h.fake.Calls("conversations.history") {

@@ -65,6 +65,13 @@ func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handle
 			At: handlers.TsTime(ev.TS, r.Now), Kind: incident.KindMessage, Author: incident.User{ID: ev.ItemUser},
 			Source: source, PinnedBy: []string{pinner}, Pending: true, RecordedAt: r.Now,
 		}
+		if m.complete(entry, ev.Channel, ev.TS) {
+			// Seen arriving, its author's name known: nothing to read.
+			if err := tx.AppendEntry(inc.ID, entry); err != nil {
+				return err
+			}
+			return r.React(ev.Channel, ev.TS, m.h.Config().ConfirmEmoji, false)
+		}
 		if err := tx.AppendEntry(inc.ID, entry); err != nil {
 			return err
 		}
@@ -81,6 +88,26 @@ func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handle
 		return err
 	}
 	return r.React(ev.Channel, ev.TS, m.h.Config().ConfirmEmoji, true)
+}
+
+// complete fills in a new pin's entry from what the bot already knows —
+// the message from its event, the author's cached name, a local permalink —
+// and reports whether that was all it needed (else a fetch job reads it).
+func (m *Module) complete(e *incident.Entry, channel, ts string) bool {
+	s, ok := m.seen.get(handlers.SourceKey(channel, ts))
+	if !ok || s.User == "" {
+		return false
+	}
+	name, ok := m.h.CachedUserName(s.User)
+	if !ok {
+		return false
+	}
+	link, ok := m.h.LocalPermalink(channel, ts, s.ThreadTS)
+	if !ok {
+		return false
+	}
+	e.Text, e.Author, e.Link, e.Pending = s.Text, incident.User{ID: s.User, Name: name}, link, false
+	return true
 }
 
 // message follows edits and deletions of captured messages, and puts
