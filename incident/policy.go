@@ -26,7 +26,11 @@ const (
 	TargetOpsgenie                        // opsgenie:<name of the env var holding the API key>
 	TargetWebhook                         // webhook:<http(s) URL>
 	TargetJSM                             // jsm:<name of the env var holding the API key>
+	TargetSchedule                        // schedule:<name>: whoever is on call in that schedule
 )
+
+// schedulePrefix makes a target a schedule's.
+const schedulePrefix = "schedule:"
 
 // providerPrefix is what makes a target a provider's. Whether the value
 // after it is valid is the provider's to say (paging/provider), through the
@@ -46,6 +50,9 @@ type Target string
 // Kind returns what the target is, or 0 when it is unrecognised. A provider
 // target's kind comes from its prefix alone: its value may still be invalid.
 func (t Target) Kind() TargetKind {
+	if strings.HasPrefix(string(t), schedulePrefix) {
+		return TargetSchedule
+	}
 	for _, k := range []TargetKind{TargetPagerDuty, TargetOpsgenie, TargetWebhook, TargetJSM} {
 		if strings.HasPrefix(string(t), providerPrefix[k]) {
 			return k
@@ -60,8 +67,12 @@ func (t Target) Kind() TargetKind {
 	return 0
 }
 
-// Value returns the part after "pagerduty:", "opsgenie:", "webhook:" or "jsm:", or the id itself.
+// Value returns the part after "pagerduty:", "opsgenie:", "webhook:",
+// "jsm:" or "schedule:", or the id itself.
 func (t Target) Value() string {
+	if t.Kind() == TargetSchedule {
+		return strings.TrimPrefix(string(t), schedulePrefix)
+	}
 	if p, ok := providerPrefix[t.Kind()]; ok {
 		return strings.TrimPrefix(string(t), p)
 	}
@@ -85,6 +96,11 @@ func (t Target) Redacted() string {
 	switch t.Kind() {
 	case TargetUser, TargetGroup:
 		return v
+	case TargetSchedule:
+		if policyNameRE.MatchString(v) {
+			return string(t)
+		}
+		return schedulePrefix + abbreviate(v) // not a name: maybe a pasted secret
 	case TargetPagerDuty:
 		return "pagerduty:" + abbreviate(v)
 	case TargetOpsgenie, TargetJSM:
@@ -131,10 +147,12 @@ type Policy struct {
 	Repeat      int     // how many more times to run through all levels after the last one, 0-9
 }
 
-// Policies are the loaded escalation policies.
+// Policies are the loaded escalation policies, and the on-call schedules
+// their levels may page.
 type Policies struct {
 	List             []Policy            // in file order
 	SeverityDefaults map[Severity]string // severity → policy name
+	Schedules        []Schedule          // in file order; nil when there are none
 }
 
 // Get returns the policy with the name, ignoring case and surrounding spaces.
@@ -161,58 +179,6 @@ func (p *Policies) ForSeverity(s Severity) (*Policy, bool) {
 
 // Empty reports whether no policy is defined.
 func (p *Policies) Empty() bool { return p == nil || len(p.List) == 0 }
-
-type rawFile struct {
-	Policies         []rawPolicy       `yaml:"policies"`
-	SeverityDefaults map[string]string `yaml:"severity_defaults"`
-}
-
-type rawPolicy struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Repeat      int        `yaml:"repeat"`
-	Levels      []rawLevel `yaml:"levels"`
-}
-
-type rawLevel struct {
-	Targets rawTargets `yaml:"targets"`
-	Timeout string     `yaml:"timeout"`
-}
-
-// rawTargets decodes a list of scalars itself so that a misshapen target is
-// reported without the library quoting (part of) a secret.
-type rawTargets []string
-
-func (r *rawTargets) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.SequenceNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: targets must be a list, e.g. targets: [U0123ABCD, \"pagerduty:<routing key>\"]", n.Line)}}
-	}
-	te := &yaml.TypeError{}
-	for i, item := range n.Content {
-		if item.Kind != yaml.ScalarNode {
-			te.Errors = append(te.Errors, fmt.Sprintf("line %d: target %d is not a single value: write e.g. \"pagerduty:<routing key>\" in quotes, with no space after the colon", item.Line, i+1))
-		}
-		*r = append(*r, item.Value)
-	}
-	if te.Errors != nil {
-		return te
-	}
-	return nil
-}
-
-// typeNames turns the library's names for the private types into the user's terms.
-var typeNames = strings.NewReplacer(
-	" not found in type incident.rawFile", " is unknown at the top level (fields: policies, severity_defaults)",
-	" not found in type incident.rawPolicy", " is unknown in a policy (fields: name, description, repeat, levels)",
-	" not found in type incident.rawLevel", " is unknown in a level (fields: targets, timeout)",
-	"into incident.rawFile", "into the top level: it must be a mapping with policies: and severity_defaults:",
-	"into []incident.rawPolicy", "into policies: it must be a list of policies, each starting with - name:",
-	"into []incident.rawLevel", "into levels: it must be a list of levels, each starting with - targets:",
-	"into incident.rawPolicy", "into a policy: it must be a mapping with name, description, repeat and levels",
-	"into incident.rawLevel", "into a level: it must be a mapping with targets and timeout",
-	"into map[string]string", "into severity_defaults: it must be a mapping such as sev1: platform",
-	"into int", "into a whole number",
-)
 
 // CheckTarget says what is wrong with a provider target's value (nil: it is
 // usable). Each paging provider checks its own (paging/provider's
@@ -245,6 +211,7 @@ func ParsePolicies(data []byte, check CheckTarget) (*Policies, error) {
 		return nil, fileError([]error{Problemf(ErrInvalidInput, "only one YAML document is allowed: remove the --- separator and put every policy under one policies:")})
 	}
 	v := &validator{check: check, seen: map[string]bool{}}
+	v.scheduleNames(raw.Schedules)
 	ps := &Policies{SeverityDefaults: map[Severity]string{}}
 	var defined []string
 	for i, rp := range raw.Policies {
@@ -252,6 +219,9 @@ func ParsePolicies(data []byte, check CheckTarget) (*Policies, error) {
 		if rp.Name != "" {
 			defined = append(defined, rp.Name)
 		}
+	}
+	for i, rs := range raw.Schedules {
+		ps.Schedules = append(ps.Schedules, v.schedule(i, rs))
 	}
 	if defined == nil {
 		defined = []string{"none"}
@@ -284,24 +254,17 @@ func ParsePolicies(data []byte, check CheckTarget) (*Policies, error) {
 	return ps, nil
 }
 
-// LoadPolicies reads the escalation file at path; with no path there are no policies.
-func LoadPolicies(path string, check CheckTarget) (*Policies, error) {
-	if path == "" {
-		return &Policies{}, nil
-	}
-	data, err := readPolicyFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParsePolicies(data, check)
-}
-
 func fileError(errs []error) error { return fmt.Errorf("escalation file: %w", errors.Join(errs...)) }
 
 type validator struct {
 	check CheckTarget
 	seen  map[string]bool // lowercased policy names
 	errs  []error
+
+	schedules    map[string]string // lowercased schedule name → as defined (the first)
+	scheduleList []string          // the names, in file order
+	schedSeen    map[string]bool   // lowercased names of schedules checked so far
+	usergroups   map[string]string // user group → the schedule keeping it
 }
 
 func (v *validator) addf(format string, args ...any) {
@@ -339,12 +302,16 @@ func (v *validator) policy(i int, rp rawPolicy) Policy {
 func (v *validator) level(label string, rl rawLevel) Level {
 	var l Level
 	if len(rl.Targets) == 0 {
-		v.addf("%s: targets are missing: list user ids (U…), user group ids (S…) or pagerduty:/opsgenie:/webhook:/jsm: targets", label)
+		v.addf("%s: targets are missing: list user ids (U…), user group ids (S…) or pagerduty:/opsgenie:/webhook:/jsm: targets (or schedule:<name>)", label)
 	}
 	seen := map[Target]bool{}
 	for k, s := range rl.Targets {
 		t := Target(strings.TrimSpace(s))
-		if problem := v.target(t); problem != "" {
+		problem := v.target(t)
+		if t.Kind() == TargetSchedule {
+			t, problem = v.scheduleTarget(t)
+		}
+		if problem != "" {
 			v.addf("%s target %d (%q): %s", label, k+1, t.Redacted(), problem)
 		} else if seen[t] {
 			v.addf("%s target %d (%q): listed twice in this level: remove one", label, k+1, t.Redacted())
@@ -368,7 +335,7 @@ func (v *validator) level(label string, rl rawLevel) Level {
 // target returns what is wrong with t, or "".
 func (v *validator) target(t Target) string {
 	switch t.Kind() {
-	case TargetUser, TargetGroup:
+	case TargetUser, TargetGroup, TargetSchedule: // a schedule is checked by scheduleTarget
 		return ""
 	case TargetPagerDuty, TargetOpsgenie, TargetWebhook, TargetJSM:
 		if v.check == nil {
@@ -381,7 +348,7 @@ func (v *validator) target(t Target) string {
 		if l := strings.ToLower(string(t)); strings.HasPrefix(l, "http:") || strings.HasPrefix(l, "https:") {
 			return "not a target: a URL needs the webhook: prefix, e.g. webhook:https://hooks.example.com/page"
 		}
-		return "not a target: use a user id such as U0123ABCD (not a name), a user group id such as S0456EFGH, pagerduty:<routing key>, opsgenie:<ENV_VAR holding the API key>, jsm:<ENV_VAR holding the API key> or webhook:https://…"
+		return "not a target: use a user id such as U0123ABCD (not a name), a user group id such as S0456EFGH, pagerduty:<routing key>, opsgenie:<ENV_VAR holding the API key>, jsm:<ENV_VAR holding the API key> or webhook:https://…, or schedule:<name> for whoever is on call"
 	}
 	return ""
 }
