@@ -205,7 +205,7 @@ func (f *Feed) sources(from, to time.Time, loc *time.Location) []source {
 		}
 		add := func(start time.Time) {
 			if s := (period{start, e.end(start)}); s.start.Before(s.end) && s.overlaps(from, to) {
-				out = append(out, source{period: s, who: who, prio: [3]int64{classBase, start.UnixNano(), int64(e.order)},
+				out = append(out, source{period: s, whole: s, who: who, prio: [3]int64{classBase, start.UnixNano(), int64(e.order)},
 					key: [3]int64{keyFeed, int64(e.order), start.UnixNano()}})
 			}
 		}

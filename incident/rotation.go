@@ -81,6 +81,16 @@ func wallClock(t time.Time, loc *time.Location) time.Time {
 // unspecified, and the Rotation doc promises these rules.
 func wallInstant(wall time.Time, loc *time.Location) time.Time {
 	u := wall.Unix()
+	// Far from any change of offset the wall time has one instant: a
+	// second one would be another offset's, at most 26h away (offsets run
+	// from -12h to +14h), and so inside the same zone period.
+	_, off := time.Unix(u, 0).In(loc).Zone()
+	if t := time.Unix(u-int64(off), int64(wall.Nanosecond())).In(loc); zoneOffset(t) == off {
+		const margin = 27 * time.Hour
+		if start, end := t.ZoneBounds(); (start.IsZero() || t.Sub(start) > margin) && (end.IsZero() || end.Sub(t) > margin) {
+			return t
+		}
+	}
 	var best time.Time
 	// Every real zone changes offset at most once within a day either side,
 	// so the offsets in force then are the only candidates.
@@ -99,6 +109,11 @@ func wallInstant(wall time.Time, loc *time.Location) time.Time {
 	_, before := time.Unix(u-86400, 0).In(loc).Zone()
 	start, _ := time.Unix(u-int64(before), 0).In(loc).ZoneBounds()
 	return start.In(loc)
+}
+
+func zoneOffset(t time.Time) int {
+	_, off := t.Zone()
+	return off
 }
 
 // exists reports whether loc's wall clock ever shows wall.
@@ -143,7 +158,7 @@ func (r *Rotation) sources(layer int, from, to time.Time, loc *time.Location) []
 	n := max(r.index(from, loc), 0)
 	for start := r.boundary(n, loc); start.Before(to); n++ {
 		end := r.boundary(n+1, loc)
-		src := source{who: r.Participants[n%len(r.Participants)], rotation: r.Name,
+		src := source{whole: period{start, end}, who: r.Participants[n%len(r.Participants)], rotation: r.Name,
 			prio: [3]int64{classBase, int64(layer), 0}, key: [3]int64{keyRotation, int64(layer), int64(n)}}
 		switch {
 		case !end.After(start) || !end.After(from): // an empty shift, or one before the range

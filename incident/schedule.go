@@ -110,7 +110,7 @@ func (s *Schedule) Shifts(from, to time.Time, overrides []Override) []Shift {
 	// touches, which holds every source that can shape an edge shift.
 	lo, hi := from, to
 	for _, src := range s.sources(from, to, overrides) {
-		lo, hi = earlier(lo, src.start), later(hi, src.end)
+		lo, hi = earlier(lo, src.whole.start), later(hi, src.whole.end)
 	}
 	var out []Shift
 	for _, sh := range compose(s.sources(lo, hi, overrides)) {
@@ -174,6 +174,9 @@ func (s *Schedule) loc() *time.Location {
 // same key are one shift.
 type source struct {
 	period
+	// whole holds every piece with the same key: a rotation's shift, of
+	// which period may be a window's part.
+	whole    period
 	who      string
 	rotation string
 	override *Override
@@ -209,7 +212,7 @@ func (s *Schedule) sources(from, to time.Time, overrides []Override) []source {
 		if (o.Schedule != "" && !strings.EqualFold(o.Schedule, s.Name)) || !(period{o.From, o.To}).overlaps(from, to) || o.Who == "" {
 			continue
 		}
-		out = append(out, source{period: period{o.From, o.To}, who: o.Who, override: &o,
+		out = append(out, source{period: period{o.From, o.To}, whole: period{o.From, o.To}, who: o.Who, override: &o,
 			prio: [3]int64{classOverride, o.Created.UnixNano(), int64(o.ID)}, key: [3]int64{keyOverride, int64(o.ID), 0}})
 	}
 	return out
