@@ -278,3 +278,31 @@ func TestLoadPoliciesResolvesFeedPaths(t *testing.T) {
 		t.Errorf("ICalRedacted = %q", s.ICalRedacted())
 	}
 }
+
+// The example documents schedules: one of rotations with a restricted
+// layer, one of a feed, and a policy paging them.
+func TestExampleFileSchedules(t *testing.T) {
+	data, err := os.ReadFile("../deploy/escalation.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := incident.ParsePolicies(data, anyEnv)
+	if err != nil {
+		t.Fatalf("deploy/escalation.example.yaml: %v", err)
+	}
+	primary, ok1 := ps.Schedule("platform-primary")
+	vendor, ok2 := ps.Schedule("vendor")
+	if !ok1 || !ok2 || len(primary.Rotations) != 2 || len(primary.Rotations[1].Only) == 0 || primary.Usergroup == "" || primary.HandoffChannel == "" || vendor.ICal == "" {
+		t.Fatalf("the example's schedules: %+v", ps.Schedules)
+	}
+	p, ok := ps.Get("platform-oncall")
+	if !ok || p.Levels[0].Targets[0].Kind() != incident.TargetSchedule {
+		t.Errorf("the example has no policy paging a schedule")
+	}
+	// Every field of a schedule and a rotation is documented.
+	for _, field := range []string{"name", "description", "time_zone", "usergroup", "handoff_channel", "rotations", "ical", "start", "shift", "participants", "only"} {
+		if !strings.Contains(string(data), "# "+field+" (") && !strings.Contains(string(data), "# "+field+":") {
+			t.Errorf("the example does not document %s", field)
+		}
+	}
+}
