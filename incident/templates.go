@@ -82,12 +82,9 @@ func MustLoadDefaults() *Templates {
 	return t
 }
 
-// Postmortem writes the postmortem draft for in.
+// Postmortem writes the postmortem draft for in (see renderPostmortem).
 func (t *Templates) Postmortem(w io.Writer, in PostmortemInput) error {
-	if err := t.set.ExecuteTemplate(w, PostmortemTemplate, NewPostmortemView(in)); err != nil {
-		return fmt.Errorf("render postmortem of %s: %w", in.Incident.Ref(), err)
-	}
-	return nil
+	return t.renderPostmortem(w, in)
 }
 
 // PostmortemString renders the draft to a string.
