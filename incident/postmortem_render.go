@@ -13,9 +13,10 @@ import (
 // 100,000 entries: the draft is written through one buffer, and the
 // default template has its timeline written by WriteTimeline, straight
 // into that buffer, each entry escaped into reused buffers. So rendering
-// costs about what copying the draft costs, and holds no more than a
-// buffer of it. A template of a team's own gets the same view as ever,
-// Timeline lines and all, and may call WriteTimeline too.
+// costs the escaping of the texts and little else (no allocation per
+// entry), and holds a buffer of the draft, never all of it. A template of
+// a team's own gets the same view as ever, Timeline lines and all, and may
+// call WriteTimeline too.
 
 // draftBufferSize is how much of the draft is written at a time.
 const draftBufferSize = 32 << 10
@@ -53,9 +54,10 @@ func (v PostmortemView) WriteTimeline() (string, error) {
 	case tl.out != nil:
 		return "", tl.write(tl.out)
 	}
+	// Buffers of its own: a view shared by renderings at once stays safe.
 	var b strings.Builder
 	w := bufio.NewWriter(&b)
-	if err := tl.write(w); err != nil {
+	if err := newTimelineSource(PostmortemInput{Timeline: tl.entries, Names: tl.d.names}).write(w); err != nil {
 		return "", err
 	}
 	err := w.Flush()
@@ -121,35 +123,51 @@ func (tl *timelineSource) appendItem(b []byte, e *Entry) []byte {
 
 // people is the display names of a draft's users, escaped for it, each
 // worked out once: a timeline names the same few people thousands of times.
+// The last few are at hand without hashing, by the last byte of their id.
 type people struct {
-	names map[string]string
-	d     draftText
-	seen  map[User]string
+	names  map[string]string
+	d      draftText
+	seen   map[User]string
+	recent [8]struct {
+		u    User
+		name string
+	}
 }
 
 // name is how the draft names u: the name the input knows for u's id, or
 // u's own, escaped as a line; u's id as it is if neither is known.
 func (p *people) name(u User) string {
-	if n, ok := p.seen[u]; ok {
-		return n
+	slot := &p.recent[0]
+	if len(u.ID) > 0 {
+		slot = &p.recent[u.ID[len(u.ID)-1]%byte(len(p.recent))]
 	}
+	if slot.u == u && slot.name != "" {
+		return slot.name
+	}
+	n, ok := p.seen[u]
+	if !ok {
+		n = p.nameOf(u)
+		p.seen[u] = n
+	}
+	slot.u, slot.name = u, n
+	return n
+}
+
+func (p *people) nameOf(u User) string {
 	n := p.names[u.ID]
 	if n == "" {
 		n = u.Name
 	}
 	if n == "" {
-		n = u.ID
-	} else {
-		n = p.d.line(rawToSlack(n)) // a display name is plain text, not Slack's
+		return u.ID
 	}
-	p.seen[u] = n
-	return n
+	return p.d.line(rawToSlack(n)) // a display name is plain text, not Slack's
 }
 
 // minuteClock appends FormatTime(t), calling it once a minute: the entries
 // of a busy channel fall many to a minute, and FormatTime shows minutes.
 type minuteClock struct {
-	minute time.Time // the minute text is of; Truncate is a floor, in UTC
+	minute int64 // the Unix minute text is of, if text is set
 	text   []byte
 }
 
@@ -157,7 +175,11 @@ func (c *minuteClock) appendTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, FormatTime(t)...)
 	}
-	if m := t.Truncate(time.Minute); c.text == nil || !m.Equal(c.minute) {
+	m := t.Unix() / 60
+	if t.Unix()%60 < 0 {
+		m-- // a floor, before 1970 too
+	}
+	if c.text == nil || m != c.minute {
 		c.minute, c.text = m, append(c.text[:0], FormatTime(t)...)
 	}
 	return append(b, c.text...)

@@ -108,3 +108,36 @@ func TestPostmortemWriteError(t *testing.T) {
 		}
 	}
 }
+
+// TestPostmortemConcurrent renders drafts at once with one Templates, and
+// one view at once: each draft is the one rendered alone (run with -race).
+func TestPostmortemConcurrent(t *testing.T) {
+	tmpl := incident.MustLoadDefaults()
+	in := hostileIncident(3, 500)
+	want := render(t, tmpl, in)
+	view := incident.NewPostmortemView(in)
+	wantList, err := view.WriteTimeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan [2]string)
+	for range 4 {
+		go func() {
+			var b strings.Builder
+			err := tmpl.Postmortem(&b, in)
+			list, lerr := view.WriteTimeline()
+			if err == nil {
+				err = lerr
+			}
+			if err != nil {
+				list = err.Error()
+			}
+			done <- [2]string{b.String(), list}
+		}()
+	}
+	for range 4 {
+		if got := <-done; got[0] != want || got[1] != wantList {
+			t.Errorf("a draft rendered at the same time as others differs:\n%s", lineDiff(want, got[0]))
+		}
+	}
+}

@@ -40,8 +40,8 @@ func (d draftText) buffers() *scratch {
 // a list item's first line, a link's label. Line breaks become spaces.
 func (d draftText) line(s string) string {
 	sc := d.buffers()
-	sc.d = d.appendLine(sc.d[:0], s)
-	return sameOr(s, sc.d)
+	sc.out = d.appendLine(sc.out[:0], s)
+	return sameOr(s, sc.out)
 }
 
 // block is user text that may span lines: the body of a list item whose
@@ -49,16 +49,16 @@ func (d draftText) line(s string) string {
 // the item), or a paragraph (indent 0). Blank lines are kept.
 func (d draftText) block(s string, indent int) string {
 	sc := d.buffers()
-	sc.d = d.appendBlock(sc.d[:0], s, indent)
-	return sameOr(s, sc.d)
+	sc.out = d.appendBlock(sc.out[:0], s, indent)
+	return sameOr(s, sc.out)
 }
 
 // label is user text shown as a link's label: a line that cannot close the
 // brackets around it.
 func (d draftText) label(s string) string {
 	sc := d.buffers()
-	sc.d = d.appendLabel(sc.d[:0], s)
-	return sameOr(s, sc.d)
+	sc.out = d.appendLabel(sc.out[:0], s)
+	return sameOr(s, sc.out)
 }
 
 // sameOr is out as a string: s itself when they are the same bytes, so the
@@ -72,30 +72,45 @@ func sameOr(s string, out []byte) string {
 
 // appendLine appends d.line(s) to dst.
 func (d draftText) appendLine(dst []byte, s string) []byte {
-	sc := d.buffers()
-	sc.c = appendDraftInline(sc.c[:0], sc.markdown(collapseSpaces(s), d.names))
-	return appendEscapedLine(dst, sc.c)
+	return appendDraftLine(dst, d.buffers().markdown(collapseSpaces(s), d.names))
 }
 
-// appendBlock appends d.block(s, indent) to dst: each line of the escaped
-// text without its trailing blanks, escaped at its start, and indented if
-// it is not the first and not blank.
+// appendBlock appends d.block(s, indent) to dst: each line of the text, as
+// Markdown, without its trailing blanks, escaped, and indented if it is
+// not the first and not blank. (Escaping never looks past a line's end,
+// nor at its trailing blanks, so the lines can be escaped one by one.)
 func (d draftText) appendBlock(dst []byte, s string, indent int) []byte {
-	sc := d.buffers()
-	sc.c = appendDraftInline(sc.c[:0], sc.markdown(strings.TrimRight(s, " \t\n"), d.names))
-	text := sc.c
+	text := d.buffers().markdown(strings.TrimRight(s, " \t\n"), d.names)
 	for first := true; ; first = false {
-		l, rest, more := bytes.Cut(text, []byte("\n"))
-		l = bytes.TrimRight(l, " \t\r")
+		end := bytes.IndexByte(text, '\n')
+		if end < 0 {
+			end = len(text)
+		}
+		l := text[:end]
+		for len(l) > 0 && (l[len(l)-1] == ' ' || l[len(l)-1] == '\t' || l[len(l)-1] == '\r') {
+			l = l[:len(l)-1]
+		}
 		if !first && len(l) > 0 {
 			dst = append(dst, spaces[:indent]...)
 		}
-		dst = appendEscapedLine(dst, l)
-		if !more {
+		dst = appendDraftLine(dst, l)
+		if end == len(text) {
 			return dst
 		}
-		dst, text = append(dst, '\n'), rest
+		dst, text = append(dst, '\n'), text[end+1:]
 	}
+}
+
+// appendDraftLine appends l escaped, inline then at its start.
+func appendDraftLine(dst, l []byte) []byte {
+	start := len(dst)
+	dst = appendDraftInline(dst, l)
+	if at := blockEscapeAt(dst[start:]); at >= 0 {
+		dst = append(dst, 0)
+		copy(dst[start+at+1:], dst[start+at:])
+		dst[start+at] = '\\'
+	}
+	return dst
 }
 
 // spaces is the indentation of a text's later lines (indent ≤ its length).
@@ -147,6 +162,9 @@ func collapseSpaces(s string) string {
 // take a backslash. The punctuation after a typed backslash is escaped too
 // if it is one of those.
 func appendDraftInline(dst, src []byte) []byte {
+	if bytes.IndexByte(src, '\\') < 0 && bytes.IndexByte(src, '|') < 0 && bytes.IndexByte(src, '<') < 0 {
+		return append(dst, src...) // the usual case, found by three fast scans
+	}
 	for {
 		i := 0
 		for i < len(src) && src[i] != '\\' && src[i] != '|' && src[i] != '<' {
@@ -195,13 +213,6 @@ func escapeLine(l string) string {
 		return l[:at] + `\` + l[at:]
 	}
 	return l
-}
-
-func appendEscapedLine(dst, l []byte) []byte {
-	if at := blockEscapeAt(l); at >= 0 {
-		return append(append(append(dst, l[:at]...), '\\'), l[at:]...)
-	}
-	return append(dst, l...)
 }
 
 // blockEscapeAt is where a line needs a backslash so that it starts no

@@ -44,13 +44,12 @@ func Defuse(text string) string {
 
 // needsDefuse tells whether text has an "@" or the first byte of a bidi
 // control (every one is E2 80 xx or E2 81 xx in UTF-8).
-func needsDefuse[T string | []byte](text T) bool {
-	for i := 0; i < len(text); i++ {
-		if c := text[i]; c == '@' || c == 0xe2 {
-			return true
-		}
-	}
-	return false
+func needsDefuse(text string) bool {
+	return strings.IndexByte(text, '@') >= 0 || strings.IndexByte(text, 0xe2) >= 0
+}
+
+func needsDefuseBytes(text []byte) bool {
+	return bytes.IndexByte(text, '@') >= 0 || bytes.IndexByte(text, 0xe2) >= 0
 }
 
 // appendDefused appends src Defused to dst. Both changes are looked for in
@@ -149,7 +148,7 @@ func Markdown(text string, names map[string]string) string {
 
 // scratch is the buffers the escaping works in, kept by a renderer so that
 // escaping thousands of texts allocates nothing once they have grown.
-type scratch struct{ a, b, c, d []byte }
+type scratch struct{ a, b, out []byte }
 
 // markdown returns Markdown(text, names) in one of sc's buffers, valid
 // until sc's next use. Each step runs only if its input has the byte it
@@ -165,7 +164,7 @@ func (sc *scratch) markdown(text string, names map[string]string) []byte {
 		dst = appendEntitiesDecoded(dst, src)
 		src, dst = dst, src[:0]
 	}
-	if needsDefuse(src) {
+	if needsDefuseBytes(src) {
 		dst = appendDefused(dst, src)
 		src, dst = dst, src[:0]
 	}
@@ -181,17 +180,17 @@ func appendSlackMarkup(dst, src []byte, names map[string]string) []byte {
 		if open < 0 {
 			break
 		}
-		end := bytes.IndexAny(src[open+1:], "<>")
+		inner := src[open+1:]
+		end := bytes.IndexByte(inner, '>')
 		if end < 0 {
-			break
+			break // no ">" closes this "<" or any after it
 		}
-		end += open + 1
-		if src[end] == '<' { // this "<" closes nothing; the next may
-			dst, src = append(dst, src[:end]...), src[end:]
+		if next := bytes.IndexByte(inner[:end], '<'); next >= 0 { // this "<" closes nothing; the next may
+			dst, src = append(dst, src[:open+1+next]...), inner[next:]
 			continue
 		}
-		dst = markupText(append(dst, src[:open]...), src[open+1:end], names)
-		src = src[end+1:]
+		dst = markupText(append(dst, src[:open]...), inner[:end], names)
+		src = inner[end+1:]
 	}
 	return append(dst, src...)
 }
