@@ -90,6 +90,8 @@ func (t *Templates) Postmortem(w io.Writer, in PostmortemInput) error {
 // PostmortemString renders the draft to a string.
 func (t *Templates) PostmortemString(in PostmortemInput) (string, error) {
 	var b strings.Builder
+	// About 200 bytes an entry, so the draft is not copied as it grows.
+	b.Grow(4096 + 200*len(in.Timeline))
 	err := t.Postmortem(&b, in)
 	return b.String(), err
 }

@@ -52,11 +52,13 @@ func needsDefuseBytes(text []byte) bool {
 	return bytes.IndexByte(text, '@') >= 0 || bytes.IndexByte(text, 0xe2) >= 0
 }
 
-// appendDefused appends src Defused to dst. Both changes are looked for in
-// src as given: a special mention is broken where it stands in src, and a
-// bidi control dropped (so "@he\u202ere" stays "@here", as when the
-// mentions were replaced first and the controls dropped after).
+// appendDefused appends src Defused to dst. Bidi controls are dropped
+// first, so one hidden inside a mention ("@he\u202ere") cannot keep it
+// whole; then special mentions are broken.
 func appendDefused(dst, src []byte) []byte {
+	if bytes.IndexByte(src, 0xe2) >= 0 {
+		src = stripBidi(src)
+	}
 	for {
 		i := 0
 		for i < len(src) && src[i] != '@' && src[i] != 0xe2 {
@@ -108,6 +110,28 @@ func asciiFoldEqual(b []byte, lower string) bool {
 // ASCII letters, digits and "_".
 func isWordByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z'
+}
+
+// stripBidi returns src without its bidi controls (a copy when it had any).
+func stripBidi(src []byte) []byte {
+	var out []byte
+	for i := 0; i < len(src); {
+		if isBidiControl(src[i:]) {
+			if out == nil {
+				out = append(make([]byte, 0, len(src)), src[:i]...)
+			}
+			i += 3
+			continue
+		}
+		if out != nil {
+			out = append(out, src[i])
+		}
+		i++
+	}
+	if out == nil {
+		return src
+	}
+	return out
 }
 
 // isBidiControl tells whether s starts with U+202A–U+202E (embeddings,

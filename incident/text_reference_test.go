@@ -21,9 +21,11 @@ var (
 	refLinkDefinition = regexp.MustCompile(`^\[[^\]]*\]:`)
 )
 
+// refDefuse drops the bidi controls first, so one hidden inside a mention
+// ("@he\u202ere") cannot keep the mention whole.
 func refDefuse(text string) string {
-	text = refPlainSpecials.ReplaceAllString(text, "@"+WordJoiner+"$1")
-	return refBidiControls.ReplaceAllString(text, "")
+	text = refBidiControls.ReplaceAllString(text, "")
+	return refPlainSpecials.ReplaceAllString(text, "@"+WordJoiner+"$1")
 }
 
 func refMarkdown(text string, names map[string]string) string {
