@@ -23,7 +23,7 @@ var ErrLocked = errors.New("database is in use by another process")
 
 // SchemaVersion is the layout this build reads and writes. Opening an older
 // file for writing migrates it (migrate.go); a newer one is refused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bucketMeta      = []byte("meta")
@@ -35,7 +35,7 @@ var (
 	bucketOutbox    = []byte("outbox")
 	bucketDead      = []byte("deadletter")
 	allBuckets      = [][]byte{bucketMeta, bucketIncidents, bucketChannels, bucketTimeline,
-		bucketSeen, bucketSeenAt, bucketOutbox, bucketDead}
+		bucketSeen, bucketSeenAt, bucketOutbox, bucketDead, bucketLive, bucketCounts}
 
 	keySchema = []byte("schema_version")
 )

@@ -46,7 +46,8 @@ func (t *Tx) NextIncidentID() (int64, error) {
 	return int64(n), err
 }
 
-// PutIncident writes an incident and indexes its channel.
+// PutIncident writes an incident and indexes it: its channel, and whether it
+// is open or paging with the counters /metrics reads (index.go).
 func (t *Tx) PutIncident(inc *incident.Incident) error {
 	if inc.ID <= 0 {
 		return fmt.Errorf("put incident: id %d: %w", inc.ID, incident.ErrInvalidInput)
@@ -55,9 +56,11 @@ func (t *Tx) PutIncident(inc *incident.Incident) error {
 		return err
 	}
 	if inc.ChannelID != "" {
-		return t.tx.Bucket(bucketChannels).Put([]byte(inc.ChannelID), u64(uint64(inc.ID)))
+		if err := t.tx.Bucket(bucketChannels).Put([]byte(inc.ChannelID), u64(uint64(inc.ID))); err != nil {
+			return err
+		}
 	}
-	return nil
+	return t.index(inc)
 }
 
 // Incident returns incident id, or an error matching incident.ErrNotFound.
@@ -90,7 +93,8 @@ func (t *Tx) EachIncident(fn func(*incident.Incident) error) error {
 	})
 }
 
-// Incidents returns every incident, in number order.
+// Incidents returns every incident, in number order. It reads them all:
+// OpenIncidents reads only the open ones.
 func (t *Tx) Incidents() ([]*incident.Incident, error) {
 	var all []*incident.Incident
 	err := t.EachIncident(func(inc *incident.Incident) error {
