@@ -115,14 +115,14 @@ func (t *Tx) MarkSeen(key string, at time.Time) (isNew bool, err error) {
 	if err := seen.Put([]byte(key), stamp); err != nil {
 		return false, err
 	}
-	return true, t.tx.Bucket(bucketSeenAt).Put(append(stamp, key...), nil)
+	return true, appending(t.tx.Bucket(bucketSeenAt)).Put(append(stamp, key...), nil)
 }
 
 // ExpireSeen forgets dedupe keys recorded before cutoff and returns how many.
 // Slack stops redelivering an event within minutes, so keys need not live
 // for ever; the time index makes this a range delete.
 func (t *Tx) ExpireSeen(cutoff time.Time) (int, error) {
-	seen, byTime := t.tx.Bucket(bucketSeen), t.tx.Bucket(bucketSeenAt)
+	seen, byTime := t.tx.Bucket(bucketSeen), appending(t.tx.Bucket(bucketSeenAt))
 	limit := uint64(cutoff.UnixNano())
 	// Collect first: deleting under a bbolt cursor skips the next key.
 	var old [][]byte
@@ -156,7 +156,7 @@ type DeadLetter struct {
 
 // PutDeadLetter keeps an envelope that failed to apply.
 func (t *Tx) PutDeadLetter(d DeadLetter) error {
-	b := t.tx.Bucket(bucketDead)
+	b := appending(t.tx.Bucket(bucketDead))
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
