@@ -48,8 +48,8 @@ func scaleEntry(id int64, i int) *incident.Entry {
 	ts := strconv.FormatInt(at.Unix(), 10) + ".000100"
 	ch := fmt.Sprintf("C0INC%06d", id)
 	return &incident.Entry{At: at, Kind: incident.KindMessage, Author: incident.User{ID: "U0123ABCD", Name: "mara"},
-		Text: "Found it: a stale KV value in the FRA POP. " + strings.Repeat("Config pushes are not reaching the edge. ", 1+i%3),
-		Link: "https://example.slack.com/archives/" + ch + "/p" + strings.ReplaceAll(ts, ".", ""),
+		Text:   "Found it: a stale KV value in the FRA POP. " + strings.Repeat("Config pushes are not reaching the edge. ", 1+i%3),
+		Link:   "https://example.slack.com/archives/" + ch + "/p" + strings.ReplaceAll(ts, ".", ""),
 		Source: ch + "/" + ts, PinnedBy: []string{"U0456EFGH:pushpin"}, RecordedAt: at}
 }
 
@@ -332,4 +332,3 @@ func procStatus(field string) string {
 	}
 	return "0"
 }
-
