@@ -149,17 +149,19 @@ func readCount(counts *bolt.Bucket, key []byte) uint64 {
 
 // Counts is the state /metrics reports, read from the counters.
 type Counts struct {
-	// Open counts open incidents by severity; severities with none are absent.
-	Open map[incident.Severity]int
+	// Open counts open incidents by severity: Open[incident.Sev1] to
+	// Open[incident.Sev4]; Open[0] those of any invalid severity.
+	Open [incident.Sev4 + 1]int
 	// EscalationsPending counts escalations still paging, in any incident.
 	EscalationsPending int
 }
 
-// Counts returns the counters in constant time. On a file of an older
-// schema opened read-only (no counters yet) it counts by reading every
-// incident.
+// Counts returns the counters in constant time: one pass over a bucket of
+// at most a key per severity and one for escalations. On a file of an
+// older schema opened read-only (no counters yet) it counts by reading
+// every incident.
 func (t *Tx) Counts() (Counts, error) {
-	c := Counts{Open: map[incident.Severity]int{}}
+	var c Counts
 	counts := t.tx.Bucket(bucketCounts)
 	if counts == nil {
 		err := t.EachIncident(func(inc *incident.Incident) error {
@@ -168,23 +170,35 @@ func (t *Tx) Counts() (Counts, error) {
 		})
 		return c, err
 	}
-	// Every "open/<severity>" key, an invalid severity's too, so the
-	// counts add up to the open incidents.
 	prefix := []byte("open/")
 	cur := counts.Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		sev, err := strconv.Atoi(string(k[len(prefix):]))
-		if err == nil && len(v) == 8 {
-			c.Open[incident.Severity(sev)] = int(binary.BigEndian.Uint64(v))
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if len(v) != 8 {
+			continue
+		}
+		n := int(binary.BigEndian.Uint64(v))
+		if bytes.Equal(k, keyEscalations) {
+			c.EscalationsPending = n
+		} else if sev, ok := bytes.CutPrefix(k, prefix); ok {
+			if s, err := strconv.Atoi(string(sev)); err == nil {
+				c.Open[severityIndex(incident.Severity(s))] += n
+			}
 		}
 	}
-	c.EscalationsPending = int(readCount(counts, keyEscalations))
 	return c, nil
+}
+
+// severityIndex is s's place in Counts.Open: 0 for an invalid severity.
+func severityIndex(s incident.Severity) int {
+	if !s.Valid() {
+		return 0
+	}
+	return int(s)
 }
 
 func (c *Counts) add(r liveRecord) {
 	if r.Open {
-		c.Open[r.Severity]++
+		c.Open[severityIndex(r.Severity)]++
 	}
 	c.EscalationsPending += r.Escalations
 }
@@ -241,7 +255,7 @@ func rebuildLive(tx *bolt.Tx) error {
 // they are derived from and describes the first difference, or returns nil.
 // It reads every incident: for tests and offline checks, not the hot path.
 func (t *Tx) CheckIndex() error {
-	want := Counts{Open: map[incident.Severity]int{}}
+	var want Counts
 	live := t.tx.Bucket(bucketLive)
 	if live == nil {
 		return errors.New("no live index (schema older than 3)")
@@ -274,7 +288,7 @@ func (t *Tx) CheckIndex() error {
 	if err != nil {
 		return err
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	if got != want {
 		return fmt.Errorf("counters say %v, the incidents %v", got, want)
 	}
 	return nil

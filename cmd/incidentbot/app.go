@@ -269,17 +269,28 @@ func (a *app) run(ctx context.Context) error {
 // at scrape time from the store's counters: constant time however many
 // incidents the database holds.
 func state(db *store.DB, b *bot.Bot) metrics.State {
-	st := metrics.State{OpenIncidents: map[string]int{}, JobsPending: b.Pending()}
+	st := metrics.State{OpenIncidents: make(map[string]int, len(incident.Severities)), JobsPending: b.Pending()}
 	_ = db.View(func(tx *store.Tx) error {
 		c, err := tx.Counts()
-		for sev, n := range c.Open {
-			st.OpenIncidents[sev.String()] += n
+		for i, s := range incident.Severities {
+			if n := c.Open[s]; n > 0 {
+				st.OpenIncidents[severityNames[i]] = n
+			}
 		}
 		st.EscalationsPending = c.EscalationsPending
 		return err
 	})
 	return st
 }
+
+// severityNames are incident.Severities' labels on /metrics, made once.
+var severityNames = func() []string {
+	var names []string
+	for _, s := range incident.Severities {
+		names = append(names, s.String())
+	}
+	return names
+}()
 
 func (a *app) healthHandler() http.Handler {
 	mux := http.NewServeMux()
