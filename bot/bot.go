@@ -40,6 +40,11 @@ type Handler interface {
 	// jobs. It must not call Slack or keep state outside tx: it may run again
 	// if the transaction is retried. It returns the payload to ack with, or nil.
 	Handle(tx *store.Tx, env *Envelope) (ack any, err error)
+	// Ignores reports, without a transaction, that env changes nothing
+	// whatever the state (the bot's own reactions and new messages, which
+	// Slack echoes back as events): it is acked at once and not recorded,
+	// so a storm of the bot's own ✅ costs no commits.
+	Ignores(env *Envelope) bool
 }
 
 // Runner runs outbound jobs. It is the handlers package too.

@@ -117,6 +117,8 @@ type watchedHandler struct {
 	ackErr   error
 }
 
+func (w *watchedHandler) Ignores(env *bot.Envelope) bool { return w.h.Ignores(env) }
+
 func (w *watchedHandler) Handle(tx *store.Tx, env *bot.Envelope) (ack any, err error) {
 	w.calls++
 	defer func() {

@@ -65,6 +65,11 @@ func RespondLane(user string) string { return "respond:" + user }
 // ViewLane is the lane of the modals opened for a user: "view:U0123ABCD".
 func ViewLane(user string) string { return "view:" + user }
 
+// MessageLane is the lane of reading one message for the timeline,
+// "message:C0123ABCD/1692269160.000100": reads of different messages (a
+// pin storm) go in parallel; the draft waits for them all.
+func MessageLane(channel, ts string) string { return "message:" + channel + "/" + ts }
+
 // ReactLane is the lane of the bot's reactions on one message,
 // "react:C0123ABCD/1692269160.000100": adding and removing a reaction on it
 // keep their order, and reactions on different messages (a pin storm's

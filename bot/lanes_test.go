@@ -24,6 +24,7 @@ func TestLanesAreTodaysStrings(t *testing.T) {
 		{RespondLane("U0ALICE01"), "respond:" + "U0ALICE01"},
 		{ViewLane("U0ALICE01"), "view:" + "U0ALICE01"},
 		{ReactLane("C0123ABCD", "1692269160.000100"), "react:C0123ABCD/1692269160.000100"},
+		{MessageLane("C0123ABCD", "1692269160.000100"), "message:C0123ABCD/1692269160.000100"},
 		{EscalationLane(inc, esc, step), fmt.Sprintf("escalate:%d:%d:%d", inc, esc, step)},
 		{ReminderLane(inc, gen), fmt.Sprintf("remind:%d:%d", inc, gen)},
 		{TimerLane("escalate", 1, 2, 3), "escalate:1:2:3"},

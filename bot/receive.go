@@ -26,7 +26,7 @@ func (b *Bot) receive(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case ev := <-b.socket.Events:
-			if env := b.observe(ctx, ev); env != nil {
+			if env := b.observe(ctx, ev); env != nil && !b.ignore(ctx, env) {
 				batch = append(batch, env)
 			}
 		}
@@ -34,7 +34,7 @@ func (b *Bot) receive(ctx context.Context) {
 		for len(batch) < b.cfg.MaxBatch {
 			select {
 			case ev := <-b.socket.Events:
-				if env := b.observe(ctx, ev); env != nil {
+				if env := b.observe(ctx, ev); env != nil && !b.ignore(ctx, env) {
 					batch = append(batch, env)
 				}
 			default:
@@ -45,6 +45,15 @@ func (b *Bot) receive(ctx context.Context) {
 			b.record(ctx, batch)
 		}
 	}
+}
+
+// ignore acks at once an envelope the handler says changes nothing.
+func (b *Bot) ignore(ctx context.Context, env *Envelope) bool {
+	if !b.handler.Ignores(env) {
+		return false
+	}
+	b.ack(ctx, env.ID, env.Type, env.ReceivedAt, nil)
+	return true
 }
 
 // observe handles connection events itself and returns the envelopes that

@@ -189,6 +189,26 @@ func teamOf(env *bot.Envelope) string {
 	return ""
 }
 
+// Ignores reports whether env is one of the bot's own reactions or new
+// messages, echoed back by Slack: nothing handles those. It implements
+// bot.Handler.
+func (h *Handlers) Ignores(env *bot.Envelope) bool {
+	ev, ok := env.Data.(slackevents.EventsAPIEvent)
+	if !ok || h.cfg.BotUserID == "" {
+		return false
+	}
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.ReactionAddedEvent:
+		return e.User == h.cfg.BotUserID
+	case *slackevents.ReactionRemovedEvent:
+		return e.User == h.cfg.BotUserID
+	case *slackevents.MessageEvent:
+		own := e.User == h.cfg.BotUserID || e.BotID != "" && e.User == ""
+		return own && (e.SubType == "" || e.SubType == "bot_message" || e.SubType == "thread_broadcast")
+	}
+	return false
+}
+
 // Handle applies one envelope inside tx and returns the ack payload.
 func (h *Handlers) Handle(tx *store.Tx, env *bot.Envelope) (any, error) {
 	if team := teamOf(env); h.cfg.TeamID != "" && team != "" && team != h.cfg.TeamID {

@@ -29,6 +29,9 @@ type postJob struct {
 	Text     string          `json:"text"`
 	Blocks   json.RawMessage `json:"blocks,omitempty"`
 	ThreadTS string          `json:"thread_ts,omitempty"`
+	// Incident is the incident a post elsewhere (a status or customer
+	// channel) is for, so its failure is told in the incident's channel.
+	Incident int64 `json:"incident,omitempty"`
 }
 
 type inviteJob struct {
@@ -129,7 +132,11 @@ func (h *Handlers) ReportFailure(tx *store.Tx, job store.Job, err error) error {
 	if inc == nil || inc.ChannelID == "" || job.Kind == jobPost && p.Channel == inc.ChannelID {
 		return nil // nowhere better to say it than the log, which has it
 	}
-	return h.NewRequest(tx).Post(inc.ChannelID, fmt.Sprintf(":warning: I could not %s: Slack said `%s`.", h.Describe(job), err.Error()), nil)
+	text := fmt.Sprintf(":warning: I could not %s: Slack said `%s`.", h.Describe(job), err.Error())
+	if IsAPIError(err, "not_in_channel") && p.Channel != "" {
+		text += fmt.Sprintf(" I am not a member of <#%s>: invite me with `/invite @incidentbot` there.", p.Channel)
+	}
+	return h.NewRequest(tx).Post(inc.ChannelID, text, nil)
 }
 
 // Describe says what a job does, completing "I could not …". It implements

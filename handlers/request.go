@@ -80,7 +80,13 @@ func (r *Request) EnqueueThrottled(lane, kind string, payload any) error {
 
 // Post enqueues a message to a channel (or a user's DM by user id).
 func (r *Request) Post(channel, text string, blocks []slack.Block) error {
-	p := postJob{Channel: channel, Text: text}
+	return r.PostFor(0, channel, text, blocks)
+}
+
+// PostFor enqueues a message to a channel outside the incident's (a status
+// or customer channel): if Slack refuses it, the incident's channel is told.
+func (r *Request) PostFor(incident int64, channel, text string, blocks []slack.Block) error {
+	p := postJob{Channel: channel, Text: text, Incident: incident}
 	if blocks != nil {
 		raw, err := json.Marshal(slack.Blocks{BlockSet: blocks})
 		if err != nil {

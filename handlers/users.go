@@ -18,6 +18,9 @@ const userTTL = time.Hour
 type users struct {
 	mu    sync.Mutex
 	names map[string]cachedUser
+	// asking holds a lookup in flight per user: parallel reads of a pin
+	// storm wait for it instead of asking Slack again.
+	asking map[string]chan struct{}
 }
 
 type cachedUser struct {
@@ -31,12 +34,37 @@ type cachedUser struct {
 // (user_not_found), which is cached too.
 func (h *Handlers) UserName(ctx context.Context, id string) (name string, found bool, err error) {
 	now := h.now()
-	h.users.mu.Lock()
-	c, ok := h.users.names[id]
-	h.users.mu.Unlock()
-	if ok && now.Sub(c.fetched) < userTTL && !c.fetched.After(now) {
-		return c.name, c.found, nil
+	for {
+		h.users.mu.Lock()
+		c, ok := h.users.names[id]
+		if ok && now.Sub(c.fetched) < userTTL && !c.fetched.After(now) {
+			h.users.mu.Unlock()
+			return c.name, c.found, nil
+		}
+		wait, asking := h.users.asking[id]
+		if !asking {
+			if h.users.asking == nil {
+				h.users.asking = map[string]chan struct{}{}
+			}
+			done := make(chan struct{})
+			h.users.asking[id] = done
+			h.users.mu.Unlock()
+			defer func() {
+				h.users.mu.Lock()
+				delete(h.users.asking, id)
+				h.users.mu.Unlock()
+				close(done)
+			}()
+			break
+		}
+		h.users.mu.Unlock()
+		select {
+		case <-wait: // the other lookup ended: use its answer (or ask, if it failed)
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		}
 	}
+	var c cachedUser
 	u, err := h.api.GetUserInfoContext(ctx, id)
 	switch {
 	case err == nil:

@@ -66,3 +66,35 @@ func userChange(id string) slackevents.EventsAPIEvent {
 	return slackevents.EventsAPIEvent{Type: slackevents.CallbackEvent, InnerEvent: slackevents.EventsAPIInnerEvent{
 		Type: "user_change", Data: &slackevents.UserChangeEvent{Type: "user_change", User: slackevents.User{ID: id}}}}
 }
+
+// TestIgnoresOnlyTheBotsOwnEchoes: the bot's own reactions and new
+// messages change nothing and are acked without a commit; everything else,
+// including people's reactions and edits of the bot's messages, is handled.
+func TestIgnoresOnlyTheBotsOwnEchoes(t *testing.T) {
+	h, _, err := newHandlers(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetBotUserID("U0BOT0001")
+	ev := func(data any) *bot.Envelope {
+		return &bot.Envelope{Type: "events_api", Data: slackevents.EventsAPIEvent{Type: slackevents.CallbackEvent,
+			InnerEvent: slackevents.EventsAPIInnerEvent{Data: data}}}
+	}
+	for _, tc := range []struct {
+		name string
+		env  *bot.Envelope
+		want bool
+	}{
+		{"the bot's ✅", ev(&slackevents.ReactionAddedEvent{User: "U0BOT0001", Reaction: "white_check_mark"}), true},
+		{"the bot takes its ✅ back", ev(&slackevents.ReactionRemovedEvent{User: "U0BOT0001"}), true},
+		{"someone's pin", ev(&slackevents.ReactionAddedEvent{User: "U0ALICE01", Reaction: "pushpin"}), false},
+		{"the bot's new message", ev(&slackevents.MessageEvent{User: "U0BOT0001", BotID: "B0BOT"}), true},
+		{"an edit of the bot's message", ev(&slackevents.MessageEvent{SubType: "message_changed", BotID: "B0BOT"}), false},
+		{"someone's message", ev(&slackevents.MessageEvent{User: "U0ALICE01"}), false},
+		{"a slash command", &bot.Envelope{Type: "slash_commands", Data: slack.SlashCommand{UserID: "U0BOT0001"}}, false},
+	} {
+		if got := h.Ignores(tc.env); got != tc.want {
+			t.Errorf("%s: Ignores = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,25 +1,68 @@
 package incident_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/incidentbot/incidentbot/incident"
 )
 
+// benchSizes are the timelines benchmarked: a short incident, and a long
+// one with a chatty channel, twice (which shows the cost is linear).
+var benchSizes = []int{100, 10_000, 100_000}
+
 // BenchmarkPostmortem renders drafts of incidents with 100, 10,000 and
-// 100,000 timeline entries (a long incident with a chatty channel).
+// 100,000 timeline entries; compare BenchmarkPostmortemFloor of the same
+// run, in MB/s.
 func BenchmarkPostmortem(b *testing.B) {
 	tmpl := incident.MustLoadDefaults()
-	for _, n := range []int{100, 10_000, 100_000} {
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
 			in := bigIncident(n)
+			out, err := tmpl.PostmortemString(in)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(out)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if err := tmpl.Postmortem(io.Discard, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/draft")
+		})
+	}
+}
+
+// BenchmarkPostmortemFloor is what no renderer of these drafts can beat:
+// the draft already rendered, written a line at a time (the renderer writes
+// an entry at a time) through a writer like the renderer's, to io.Discard.
+func BenchmarkPostmortemFloor(b *testing.B) {
+	tmpl := incident.MustLoadDefaults()
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			out, err := tmpl.PostmortemString(bigIncident(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			lines := strings.SplitAfter(out, "\n")
+			b.SetBytes(int64(len(out)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				w := bufio.NewWriterSize(io.Discard, incident.DraftBufferSize)
+				for _, l := range lines {
+					if _, err := w.WriteString(l); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.Flush(); err != nil {
 					b.Fatal(err)
 				}
 			}

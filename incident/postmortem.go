@@ -33,11 +33,19 @@ type PostmortemView struct {
 	Impact                                     ImpactView
 	KeyTimes                                   []NamedValue
 	Measures                                   []NamedValue
-	Timeline                                   []TimelineLine
-	ResolutionNote                             string
-	Paging                                     []string
-	Updates                                    []UpdateLine
-	FollowUps                                  []FollowUpGroup
+	// Timeline is every entry the draft shows, formatted, for a template
+	// that lays the timeline out itself; the default calls WriteTimeline.
+	// Templates.Postmortem leaves it empty for the default template, which
+	// does not use it.
+	Timeline []TimelineLine
+	// Entries is how many timeline entries the draft shows.
+	Entries        int
+	ResolutionNote string
+	Paging         []string
+	Updates        []UpdateLine
+	FollowUps      []FollowUpGroup
+
+	timeline *timelineSource // what WriteTimeline writes
 }
 
 // UpdateLine is a customer status update as posted.
@@ -74,19 +82,15 @@ type TimelineLine struct {
 // NewPostmortemView prepares the view of a postmortem draft. Every user
 // text in it (titles, descriptions, notes, messages, services, names) is
 // already escaped for the draft (draftText), so a template cannot forget.
-func NewPostmortemView(in PostmortemInput) PostmortemView {
+func NewPostmortemView(in PostmortemInput) PostmortemView { return newPostmortemView(in, true) }
+
+// newPostmortemView is NewPostmortemView, with the Timeline lines only if
+// withLines: a template that calls WriteTimeline instead does without
+// thousands of them.
+func newPostmortemView(in PostmortemInput, withLines bool) PostmortemView {
 	inc := in.Incident
-	d := draftText{names: in.Names}
-	name := func(u User) string {
-		n := in.Names[u.ID]
-		if n == "" {
-			n = u.Name
-		}
-		if n == "" {
-			return u.ID
-		}
-		return d.line(rawToSlack(n)) // a display name is plain text, not Slack's
-	}
+	tl := newTimelineSource(in)
+	d, name := tl.d, tl.people.name
 	v := PostmortemView{
 		Ref: inc.Ref(), Title: d.line(inc.Title), Severity: inc.Severity.Label(), Status: "Draft",
 		Lead: name(inc.Lead()), Declared: FormatTime(inc.Times.Declared), Resolved: FormatTime(inc.Times.Resolved),
@@ -115,8 +119,13 @@ func NewPostmortemView(in PostmortemInput) PostmortemView {
 	v.FollowUps = followUpGroups(inc.FollowUps, d, name)
 	v.KeyTimes, v.Measures = keyTimesView(inc.Times)
 	v.Summary = summarySentence(inc, v, in.Now)
+	v.timeline = tl
 	for _, e := range in.Timeline {
 		if e.Deleted || e.Pending {
+			continue
+		}
+		v.Entries++
+		if !withLines {
 			continue
 		}
 		line := TimelineLine{Time: FormatTime(e.At), Author: name(e.Author), Text: d.block(e.Text, listIndent), Link: e.Link,
@@ -142,9 +151,11 @@ const (
 
 // rawToSlack escapes plain text (a display name, a file title) as Slack
 // does, so it takes the same path as Slack's text.
-func rawToSlack(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func rawToSlack(s string) string { return slackEscaper.Replace(s) }
+
+// slackEscaper is built once: a Replacer is safe to share, and returns a
+// text with nothing to replace as it is.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // followUpGroups groups follow-ups as the reference reports do: short-term,
 // mid-term, future, then the ones nobody sorted.

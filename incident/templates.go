@@ -82,17 +82,16 @@ func MustLoadDefaults() *Templates {
 	return t
 }
 
-// Postmortem writes the postmortem draft for in.
+// Postmortem writes the postmortem draft for in (see renderPostmortem).
 func (t *Templates) Postmortem(w io.Writer, in PostmortemInput) error {
-	if err := t.set.ExecuteTemplate(w, PostmortemTemplate, NewPostmortemView(in)); err != nil {
-		return fmt.Errorf("render postmortem of %s: %w", in.Incident.Ref(), err)
-	}
-	return nil
+	return t.renderPostmortem(w, in)
 }
 
 // PostmortemString renders the draft to a string.
 func (t *Templates) PostmortemString(in PostmortemInput) (string, error) {
 	var b strings.Builder
+	// About 200 bytes an entry, so the draft is not copied as it grows.
+	b.Grow(4096 + 200*len(in.Timeline))
 	err := t.Postmortem(&b, in)
 	return b.String(), err
 }

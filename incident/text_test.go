@@ -1,6 +1,7 @@
 package incident_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/incidentbot/incidentbot/incident"
@@ -69,5 +70,16 @@ func TestDefuse(t *testing.T) {
 				t.Errorf("Defuse(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestDefuseBidiInsideAMention: a bidi control hidden inside "@here" is
+// dropped before mentions are broken, so it cannot smuggle a live one.
+func TestDefuseBidiInsideAMention(t *testing.T) {
+	for _, in := range []string{"@he\u202ere", "@\u2066channel\u2069", "@every\u202aone now"} {
+		out := incident.Defuse(in)
+		if strings.Contains(out, "@here") || strings.Contains(out, "@channel") || strings.Contains(out, "@everyone") {
+			t.Errorf("Defuse(%q) = %q: a live special mention", in, out)
+		}
 	}
 }

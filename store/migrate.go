@@ -15,6 +15,7 @@ import (
 // so an upgrade is all or nothing.
 var migrations = []func(*bolt.Tx) error{
 	rebuildIndexes, // 1 → 2
+	rebuildLive,    // 2 → 3 (index.go)
 }
 
 // migrate brings a file at version from up to SchemaVersion.

@@ -78,7 +78,7 @@ func TestMigrateFromSchema1RebuildsIndexes(t *testing.T) {
 		if e.Text != "stale KV in FRA" {
 			t.Errorf("entry text = %q", e.Text)
 		}
-		return nil
+		return tx.CheckIndex()
 	})
 	MustCloseDB(t, db)
 	if err != nil {

@@ -30,7 +30,7 @@ type Job struct {
 
 // Enqueue adds a job to the outbox. The dispatcher hears of it after commit.
 func (t *Tx) Enqueue(j Job) error {
-	b := t.tx.Bucket(bucketOutbox)
+	b := appending(t.tx.Bucket(bucketOutbox))
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (t *Tx) EnqueueJSON(lane, kind string, payload any, created, notBefore time
 // DeleteJob removes a finished job. It reports whether the job was there, so
 // a step that finished twice (after a crash) is noticed.
 func (t *Tx) DeleteJob(seq uint64) (bool, error) {
-	b := t.tx.Bucket(bucketOutbox)
+	b := appending(t.tx.Bucket(bucketOutbox))
 	if b.Get(u64(seq)) == nil {
 		return false, nil
 	}

@@ -19,7 +19,7 @@ var (
 )
 
 func (t *Tx) timeline(id int64, create bool) (entries, sources *bolt.Bucket, err error) {
-	root := t.tx.Bucket(bucketTimeline)
+	root := appending(t.tx.Bucket(bucketTimeline))
 	key := u64(uint64(id))
 	b := root.Bucket(key)
 	if b == nil {
@@ -36,7 +36,7 @@ func (t *Tx) timeline(id int64, create bool) (entries, sources *bolt.Bucket, err
 			return nil, nil, err
 		}
 	}
-	return b.Bucket(subEntries), b.Bucket(subSources), nil
+	return appending(b.Bucket(subEntries)), appending(b.Bucket(subSources)), nil
 }
 
 // AppendEntry adds an entry to incident id's timeline and sets its Seq.

@@ -46,7 +46,8 @@ func (t *Tx) NextIncidentID() (int64, error) {
 	return int64(n), err
 }
 
-// PutIncident writes an incident and indexes its channel.
+// PutIncident writes an incident and indexes it: its channel, and whether it
+// is open or paging with the counters /metrics reads (index.go).
 func (t *Tx) PutIncident(inc *incident.Incident) error {
 	if inc.ID <= 0 {
 		return fmt.Errorf("put incident: id %d: %w", inc.ID, incident.ErrInvalidInput)
@@ -55,9 +56,11 @@ func (t *Tx) PutIncident(inc *incident.Incident) error {
 		return err
 	}
 	if inc.ChannelID != "" {
-		return t.tx.Bucket(bucketChannels).Put([]byte(inc.ChannelID), u64(uint64(inc.ID)))
+		if err := t.tx.Bucket(bucketChannels).Put([]byte(inc.ChannelID), u64(uint64(inc.ID))); err != nil {
+			return err
+		}
 	}
-	return nil
+	return t.index(inc)
 }
 
 // Incident returns incident id, or an error matching incident.ErrNotFound.
@@ -90,7 +93,8 @@ func (t *Tx) EachIncident(fn func(*incident.Incident) error) error {
 	})
 }
 
-// Incidents returns every incident, in number order.
+// Incidents returns every incident, in number order. It reads them all:
+// OpenIncidents reads only the open ones.
 func (t *Tx) Incidents() ([]*incident.Incident, error) {
 	var all []*incident.Incident
 	err := t.EachIncident(func(inc *incident.Incident) error {
@@ -111,14 +115,14 @@ func (t *Tx) MarkSeen(key string, at time.Time) (isNew bool, err error) {
 	if err := seen.Put([]byte(key), stamp); err != nil {
 		return false, err
 	}
-	return true, t.tx.Bucket(bucketSeenAt).Put(append(stamp, key...), nil)
+	return true, appending(t.tx.Bucket(bucketSeenAt)).Put(append(stamp, key...), nil)
 }
 
 // ExpireSeen forgets dedupe keys recorded before cutoff and returns how many.
 // Slack stops redelivering an event within minutes, so keys need not live
 // for ever; the time index makes this a range delete.
 func (t *Tx) ExpireSeen(cutoff time.Time) (int, error) {
-	seen, byTime := t.tx.Bucket(bucketSeen), t.tx.Bucket(bucketSeenAt)
+	seen, byTime := t.tx.Bucket(bucketSeen), appending(t.tx.Bucket(bucketSeenAt))
 	limit := uint64(cutoff.UnixNano())
 	// Collect first: deleting under a bbolt cursor skips the next key.
 	var old [][]byte
@@ -152,7 +156,7 @@ type DeadLetter struct {
 
 // PutDeadLetter keeps an envelope that failed to apply.
 func (t *Tx) PutDeadLetter(d DeadLetter) error {
-	b := t.tx.Bucket(bucketDead)
+	b := appending(t.tx.Bucket(bucketDead))
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err

@@ -266,20 +266,31 @@ func (a *app) run(ctx context.Context) error {
 }
 
 // state is what /metrics reports about the incidents and the outbox, read
-// at scrape time.
+// at scrape time from the store's counters: constant time however many
+// incidents the database holds.
 func state(db *store.DB, b *bot.Bot) metrics.State {
-	st := metrics.State{OpenIncidents: map[string]int{}, JobsPending: b.Pending()}
+	st := metrics.State{OpenIncidents: make(map[string]int, len(incident.Severities)), JobsPending: b.Pending()}
 	_ = db.View(func(tx *store.Tx) error {
-		return tx.EachIncident(func(inc *incident.Incident) error {
-			if inc.Open() {
-				st.OpenIncidents[inc.Severity.String()]++
+		c, err := tx.Counts()
+		for i, s := range incident.Severities {
+			if n := c.Open[s]; n > 0 {
+				st.OpenIncidents[severityNames[i]] = n
 			}
-			st.EscalationsPending += len(inc.ActiveEscalations())
-			return nil
-		})
+		}
+		st.EscalationsPending = c.EscalationsPending
+		return err
 	})
 	return st
 }
+
+// severityNames are incident.Severities' labels on /metrics, made once.
+var severityNames = func() []string {
+	var names []string
+	for _, s := range incident.Severities {
+		names = append(names, s.String())
+	}
+	return names
+}()
 
 func (a *app) healthHandler() http.Handler {
 	mux := http.NewServeMux()

@@ -50,3 +50,17 @@ func TestChannelsTheBotCannotPostToAreReported(t *testing.T) {
 		t.Errorf("check failed with channels the bot is in:\n%s", out.String())
 	}
 }
+
+// TestCustomerChannelTheBotIsNotInIsReported posts a customer update to a
+// customer channel the bot was never invited to: Slack refuses the post,
+// and the incident channel hears which channel and what to do, instead of
+// the update silently not arriving.
+func TestCustomerChannelTheBotIsNotInIsReported(t *testing.T) {
+	h := newHarness(t)
+	acme := h.fake.AddChannel("acme-shared", false, h.alice) // the bot is not in it
+	ch := h.declared(1, "declare sev2 Checkout failing")
+	h.slash(h.alice, ch.ID, "customers <#"+acme+">")
+	h.slash(h.alice, ch.ID, "update identified A bad deploy; rolling back.")
+	h.click(h.alice, ch.ID, h.updatePreview(ch.ID).TS, "update_post")
+	h.ExpectMessage(ch.ID, ":warning: I could not post a message", "not_in_channel", "<#"+acme+">", "/invite @incidentbot")
+}

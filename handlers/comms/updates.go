@@ -250,7 +250,7 @@ func (m *Module) postUpdate(r *handlers.Request, inc *incident.Incident, draft i
 	}
 	u := inc.Updates[len(inc.Updates)-1]
 	for _, c := range channels {
-		if err := r.Post(c, handlers.Safe(u.Text), nil); err != nil {
+		if err := r.PostFor(inc.ID, c, handlers.Safe(u.Text), nil); err != nil {
 			return err
 		}
 	}

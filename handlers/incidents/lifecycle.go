@@ -143,8 +143,10 @@ func (m *Module) keyTimeCommand(which incident.KeyTime) handlers.CommandFunc {
 
 // listCommand lists open incidents. A private incident is listed only to
 // the people it belongs to (declarer, role holders) and inside its channel.
+// It reads only the open incidents (the store's live index), since it runs
+// in the envelope's write transaction.
 func (m *Module) listCommand(r *handlers.Request, _ string) (string, error) {
-	all, err := r.Tx.Incidents()
+	all, err := r.Tx.OpenIncidents()
 	if err != nil {
 		return "", err
 	}

@@ -76,7 +76,7 @@ func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handle
 			return err
 		}
 		// The event carries no text: fetch the message (off the ack path).
-		return r.Enqueue(bot.IncidentLane(inc.ID), jobFetchMessage, fetchJob{Incident: inc.ID, Channel: ev.Channel, TS: ev.TS})
+		return r.Enqueue(bot.MessageLane(ev.Channel, ev.TS), jobFetchMessage, fetchJob{Incident: inc.ID, Channel: ev.Channel, TS: ev.TS})
 	case entry == nil:
 		return nil
 	case entry.Unpin(pinner) || entry.Kind != incident.KindMessage:

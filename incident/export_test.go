@@ -1,0 +1,4 @@
+package incident
+
+// DraftBufferSize is draftBufferSize, for the floor benchmark's writer.
+const DraftBufferSize = draftBufferSize
