@@ -232,3 +232,31 @@ func TestWriteCalendar(t *testing.T) {
 		t.Errorf("read back:\n%s\nwritten:\n%s", strings.Join(got, "\n"), strings.Join(who(shifts), "\n"))
 	}
 }
+
+// A recurring shift that ends on the wall clock it starts on keeps ending
+// there across DST: no hour without anyone on call in the autumn.
+func TestFeedShiftsKeepLocalEnds(t *testing.T) {
+	feed := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n" +
+		"BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261019T090000\r\nDTEND;TZID=Europe/Berlin:20261026T090000\r\nRRULE:FREQ=WEEKLY;INTERVAL=2\r\nATTENDEE:" + uAna + "\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261026T090000\r\nDTEND;TZID=Europe/Berlin:20261102T090000\r\nRRULE:FREQ=WEEKLY;INTERVAL=2\r\nATTENDEE:" + uBob + "\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:c\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261024T220000\r\nDTEND;TZID=Europe/Berlin:20261025T060000\r\nATTENDEE:" + uCarol + "\r\nEND:VEVENT\r\n" +
+		"END:VCALENDAR\r\n"
+	f, err := incident.ParseFeed([]byte(feed), nil)
+	if err != nil || len(f.Problems) > 0 {
+		t.Fatalf("ParseFeed: %v %q", err, f.Problems)
+	}
+	s := &incident.Schedule{Name: "f", Location: zone(t, "Europe/Berlin"), ICal: "f.ics", Feed: f}
+	checkShifts(t, s.Shifts(local(t, s, "2026-10-20 00:00"), local(t, s, "2027-03-31 00:00"), nil)[:4], `
+		U01ANA0001 10-19 09:00 → 10-24 22:00 
+		U03CAROL03 10-24 22:00 → 10-25 06:00 
+		U01ANA0001 10-25 06:00 → 10-26 09:00 
+		U02BOB0002 10-26 09:00 → 11-02 09:00 
+	`)
+	// An 8h event across the change lasts 9h of real time: 22:00 to 06:00 local.
+	if sh, _ := s.OnCall(local(t, s, "2026-10-25 02:30"), nil); sh.End.Sub(sh.Start) != 9*time.Hour {
+		t.Errorf("the night shift lasts %s, want 9h (22:00-06:00 local)", sh.End.Sub(sh.Start))
+	}
+	if sh, _ := s.OnCall(local(t, s, "2027-03-29 08:59"), nil); sh.Who != uAna || sh.End.In(s.Location).Format("15:04") != "09:00" {
+		t.Errorf("after the spring change: %+v, want Ana until 09:00", sh)
+	}
+}
