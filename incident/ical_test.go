@@ -260,3 +260,36 @@ func TestFeedShiftsKeepLocalEnds(t *testing.T) {
 		t.Errorf("after the spring change: %+v, want Ana until 09:00", sh)
 	}
 }
+
+// Schedules and feeds are read by the paging and handoff goroutines at
+// once; under -race this shows nothing in them (or in rrule-go, whose
+// sets sort themselves when iterated) is written by a read.
+func TestSchedulesReadConcurrently(t *testing.T) {
+	s, feed := vendorSchedule(t)
+	s = s.WithFeed(feed.Resolve(map[string]string{"ana@example.com": uAna}))
+	// A feed with bare LF line ends reads as well.
+	lf, err := incident.ParseFeed([]byte("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nDTSTART:20260105T080000Z\nDTEND:20260105T160000Z\nRRULE:FREQ=DAILY;COUNT=30\nEXDATE:20260106T080000Z,20260107T080000Z\nSUMMARY:"+uBob+"\nEND:VEVENT\nEND:VCALENDAR\n"), nil)
+	if err != nil || len(lf.Problems) > 0 {
+		t.Fatalf("LF feed: %v %q", err, lf.Problems)
+	}
+	daily := &incident.Schedule{Name: "lf", Location: time.UTC, ICal: "lf.ics", Feed: lf}
+	if sh, ok := daily.OnCall(time.Date(2026, 1, 6, 12, 0, 0, 0, time.UTC), nil); ok {
+		t.Errorf("an EXDATE of a list: %s on call", sh.Who)
+	}
+	rot := issueSchedule(t)
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			defer func() { done <- true }()
+			for i := range 50 {
+				at := time.Date(2026, 1, 5+g, i%24, 0, 0, 0, time.UTC)
+				s.OnCall(at, nil)
+				daily.Shifts(at, at.Add(48*time.Hour), nil)
+				rot.Next(at, nil)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
