@@ -52,8 +52,8 @@ type Feed struct {
 type feedEvent struct {
 	who   []string // Slack user ids and lower-case emails, in order of preference
 	start time.Time
-	days  int           // an occurrence ends this many days of wall clock after it starts,
-	exact time.Duration // plus this
+	wall  time.Duration // an occurrence ends this long on the wall clock after it starts,
+	exact time.Duration // and then this long
 	order int
 	// A recurring event's RRULE (nil if none), RDATEs and EXDATEs; the
 	// EXDATEs include instances replaced by another event (RECURRENCE-ID).
@@ -122,12 +122,12 @@ func ParseFeed(data []byte, loc *time.Location) (*Feed, error) {
 	for _, ev := range cal.Events() {
 		f.Events++
 		fe, rid, problem := p.event(ev, len(f.events))
+		if !rid.IsZero() { // even when unusable, it moved the instance away
+			exceptions = append(exceptions, exception{ev.Id(), rid})
+		}
 		if problem != "" {
 			f.Problems = append(f.Problems, eventName(ev)+": "+problem)
 			continue
-		}
-		if !rid.IsZero() {
-			exceptions = append(exceptions, exception{ev.Id(), rid})
 		}
 		if fe == nil { // cancelled
 			continue
@@ -149,7 +149,7 @@ func ParseFeed(data []byte, loc *time.Location) (*Feed, error) {
 		case m.recurring:
 			m.exdates = append(m.exdates, x.rid)
 		case m.start.Equal(x.rid):
-			m.exact, m.days = 0, 0 // replaced: covers nothing
+			m.exact, m.wall = 0, 0 // replaced: covers nothing
 		}
 	}
 	return f, nil
@@ -193,7 +193,7 @@ func (f *Feed) Resolve(ids map[string]string) *Feed {
 // sources returns the feed's occurrences overlapping [from, to). Where
 // events overlap, the one that started last wins (it is the newer shift),
 // then the one later in the feed.
-func (f *Feed) sources(from, to time.Time, loc *time.Location) []source {
+func (f *Feed) sources(from, to time.Time) []source {
 	if f == nil {
 		return nil
 	}
@@ -238,12 +238,12 @@ func (f *Feed) person(who []string) string {
 	return ""
 }
 
-// end returns when the occurrence starting at start ends: days are counted
+// end returns when the occurrence starting at start ends: wall is counted
 // on the wall clock of start's zone (an all-day event ends at midnight).
 func (e *feedEvent) end(start time.Time) time.Time {
-	if e.days != 0 {
+	if e.wall != 0 {
 		loc := start.Location()
-		start = wallInstant(wallClock(start, loc).AddDate(0, 0, e.days), loc)
+		start = wallInstant(wallClock(start, loc).Add(e.wall), loc)
 	}
 	return start.Add(e.exact)
 }

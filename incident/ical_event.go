@@ -49,17 +49,25 @@ func (p *feedParser) event(ev *ics.VEvent, order int) (fe *feedEvent, rid time.T
 		if err != nil {
 			return nil, rid, "DTEND: " + err.Error()
 		}
-		if allDay && endAllDay {
-			fe.days = int(wallClock(t, t.Location()).Sub(wallClock(fe.start, fe.start.Location())).Round(24*time.Hour) / (24 * time.Hour))
-		} else {
+		switch {
+		case allDay && endAllDay:
+			fe.wall = wallClock(t, t.Location()).Sub(wallClock(fe.start, fe.start.Location())).Round(24 * time.Hour)
+		case t.Location() == fe.start.Location() && fe.start.Location() != time.UTC:
+			// Start and end on one zone's wall clock: the occurrences keep
+			// it, so a weekly 09:00-09:00 shift ends at 09:00 after a DST
+			// change as calendar apps show it. RFC 5545 would keep the
+			// exact length, leaving an hour nobody is on call (or two
+			// people) every autumn (spring).
+			fe.wall = wallClock(t, t.Location()).Sub(wallClock(fe.start, t.Location()))
+		default:
 			fe.exact = t.Sub(fe.start)
 		}
 	case dur != nil:
-		if fe.days, fe.exact, err = icalDuration(dur.Value); err != nil {
+		if fe.wall, fe.exact, err = icalDuration(dur.Value); err != nil {
 			return nil, rid, "DURATION: " + err.Error()
 		}
 	case allDay:
-		fe.days = 1 // RFC 5545 3.6.1: an all-day event without an end lasts the day
+		fe.wall = 24 * time.Hour // RFC 5545 3.6.1: an all-day event without an end lasts the day
 	}
 	if !fe.end(fe.start).After(fe.start) {
 		return nil, rid, "it ends when or before it starts, so it covers no time"
@@ -222,16 +230,16 @@ func identities(ev *ics.VEvent) []string {
 
 // icalDuration reads an RFC 5545 DURATION: weeks and days are nominal (wall
 // clock), hours, minutes and seconds exact.
-func icalDuration(s string) (days int, exact time.Duration, err error) {
+func icalDuration(s string) (wall, exact time.Duration, err error) {
 	m := durationRE.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil || s == "P" || strings.HasSuffix(s, "T") {
 		return 0, 0, errors.New(strconv.Quote(s) + " is not a duration such as PT12H, P1D or P1W")
 	}
 	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-	days = 7*n(2) + n(3)
+	wall = time.Duration(7*n(2)+n(3)) * 24 * time.Hour
 	exact = time.Duration(n(4))*time.Hour + time.Duration(n(5))*time.Minute + time.Duration(n(6))*time.Second
 	if m[1] == "-" {
-		days, exact = -days, -exact
+		wall, exact = -wall, -exact
 	}
-	return days, exact, nil
+	return wall, exact, nil
 }

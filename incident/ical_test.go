@@ -232,3 +232,64 @@ func TestWriteCalendar(t *testing.T) {
 		t.Errorf("read back:\n%s\nwritten:\n%s", strings.Join(got, "\n"), strings.Join(who(shifts), "\n"))
 	}
 }
+
+// A recurring shift that ends on the wall clock it starts on keeps ending
+// there across DST: no hour without anyone on call in the autumn.
+func TestFeedShiftsKeepLocalEnds(t *testing.T) {
+	feed := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n" +
+		"BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261019T090000\r\nDTEND;TZID=Europe/Berlin:20261026T090000\r\nRRULE:FREQ=WEEKLY;INTERVAL=2\r\nATTENDEE:" + uAna + "\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261026T090000\r\nDTEND;TZID=Europe/Berlin:20261102T090000\r\nRRULE:FREQ=WEEKLY;INTERVAL=2\r\nATTENDEE:" + uBob + "\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:c\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261024T220000\r\nDTEND;TZID=Europe/Berlin:20261025T060000\r\nATTENDEE:" + uCarol + "\r\nEND:VEVENT\r\n" +
+		"END:VCALENDAR\r\n"
+	f, err := incident.ParseFeed([]byte(feed), nil)
+	if err != nil || len(f.Problems) > 0 {
+		t.Fatalf("ParseFeed: %v %q", err, f.Problems)
+	}
+	s := &incident.Schedule{Name: "f", Location: zone(t, "Europe/Berlin"), ICal: "f.ics", Feed: f}
+	checkShifts(t, s.Shifts(local(t, s, "2026-10-20 00:00"), local(t, s, "2027-03-31 00:00"), nil)[:4], `
+		U01ANA0001 10-19 09:00 → 10-24 22:00 
+		U03CAROL03 10-24 22:00 → 10-25 06:00 
+		U01ANA0001 10-25 06:00 → 10-26 09:00 
+		U02BOB0002 10-26 09:00 → 11-02 09:00 
+	`)
+	// An 8h event across the change lasts 9h of real time: 22:00 to 06:00 local.
+	if sh, _ := s.OnCall(local(t, s, "2026-10-25 02:30"), nil); sh.End.Sub(sh.Start) != 9*time.Hour {
+		t.Errorf("the night shift lasts %s, want 9h (22:00-06:00 local)", sh.End.Sub(sh.Start))
+	}
+	if sh, _ := s.OnCall(local(t, s, "2027-03-29 08:59"), nil); sh.Who != uAna || sh.End.In(s.Location).Format("15:04") != "09:00" {
+		t.Errorf("after the spring change: %+v, want Ana until 09:00", sh)
+	}
+}
+
+// Schedules and feeds are read by the paging and handoff goroutines at
+// once; under -race this shows nothing in them (or in rrule-go, whose
+// sets sort themselves when iterated) is written by a read.
+func TestSchedulesReadConcurrently(t *testing.T) {
+	s, feed := vendorSchedule(t)
+	s = s.WithFeed(feed.Resolve(map[string]string{"ana@example.com": uAna}))
+	// A feed with bare LF line ends reads as well.
+	lf, err := incident.ParseFeed([]byte("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nDTSTART:20260105T080000Z\nDTEND:20260105T160000Z\nRRULE:FREQ=DAILY;COUNT=30\nEXDATE:20260106T080000Z,20260107T080000Z\nSUMMARY:"+uBob+"\nEND:VEVENT\nEND:VCALENDAR\n"), nil)
+	if err != nil || len(lf.Problems) > 0 {
+		t.Fatalf("LF feed: %v %q", err, lf.Problems)
+	}
+	daily := &incident.Schedule{Name: "lf", Location: time.UTC, ICal: "lf.ics", Feed: lf}
+	if sh, ok := daily.OnCall(time.Date(2026, 1, 6, 12, 0, 0, 0, time.UTC), nil); ok {
+		t.Errorf("an EXDATE of a list: %s on call", sh.Who)
+	}
+	rot := issueSchedule(t)
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			defer func() { done <- true }()
+			for i := range 50 {
+				at := time.Date(2026, 1, 5+g, i%24, 0, 0, 0, time.UTC)
+				s.OnCall(at, nil)
+				daily.Shifts(at, at.Add(48*time.Hour), nil)
+				rot.Next(at, nil)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}

@@ -121,41 +121,45 @@ func exists(wall time.Time, loc *time.Location) bool {
 	return wallClock(wallInstant(wall, loc), loc).Equal(wall)
 }
 
-// boundary returns when shift n starts.
+// boundary returns when shift n starts. It counts in seconds rather than
+// time.Duration, which overflows after 292 years: an instant asked about by
+// mistake (the zero time) must not send index stepping for centuries.
 func (r *Rotation) boundary(n int, loc *time.Location) time.Time {
-	return wallInstant(wallClock(r.Start, loc).Add(time.Duration(n)*r.Length), loc)
+	return wallInstant(time.Unix(wallClock(r.Start, loc).Unix()+int64(n)*r.seconds(), 0).UTC(), loc)
 }
+
+func (r *Rotation) seconds() int64 { return int64(r.Length / time.Second) }
 
 // index returns the number of the shift at instant at: negative before Start.
 func (r *Rotation) index(at time.Time, loc *time.Location) int {
-	d := at.Sub(r.Start)
-	n := int(d / r.Length)
-	if d < 0 && d%r.Length != 0 {
+	d, l := at.Unix()-r.Start.Unix(), r.seconds()
+	n := d / l
+	if d < 0 && d%l != 0 {
 		n--
 	}
 	// The estimate is off by the change of offset since Start, a few hours
 	// at most: step to the shift that holds at.
-	for r.boundary(n, loc).After(at) {
+	for r.boundary(int(n), loc).After(at) {
 		n--
 	}
-	for !r.boundary(n+1, loc).After(at) {
+	for !r.boundary(int(n+1), loc).After(at) {
 		n++
 	}
-	return n
+	return int(n)
 }
 
 // sources returns the rotation's coverage overlapping [from, to): each
 // shift, cut to the Only windows if any, whole (not cut to the range).
 func (r *Rotation) sources(layer int, from, to time.Time, loc *time.Location) []source {
-	if len(r.Participants) == 0 || r.Length < time.Minute || !from.Before(to) {
+	if len(r.Participants) == 0 || r.Length < time.Minute || !from.Before(to) || !to.After(r.Start) {
 		return nil
 	}
+	n := max(r.index(from, loc), 0)
 	var windows []period
 	if len(r.Only) > 0 {
-		windows = windowsOverlapping(r.Only, from, to, loc)
+		windows = windowsOverlapping(r.Only, later(from, r.boundary(n, loc)), to, loc)
 	}
 	var out []source
-	n := max(r.index(from, loc), 0)
 	for start := r.boundary(n, loc); start.Before(to); n++ {
 		end := r.boundary(n+1, loc)
 		src := source{whole: period{start, end}, who: r.Participants[n%len(r.Participants)], rotation: r.Name,

@@ -202,7 +202,7 @@ const (
 func (s *Schedule) sources(from, to time.Time, overrides []Override) []source {
 	var out []source
 	if s.ICal != "" || s.Feed != nil {
-		out = s.Feed.sources(from, to, s.loc())
+		out = s.Feed.sources(from, to)
 	}
 	for i := range s.Rotations {
 		out = append(out, s.Rotations[i].sources(i, from, to, s.loc())...)

@@ -319,3 +319,19 @@ func TestHandoffs(t *testing.T) {
 		U01ANA0001 01-05 09:00 → 01-12 09:00 weekly
 	`)
 }
+
+// An instant asked by mistake (the zero time, the far future) is answered
+// at once, not after stepping through centuries of shifts.
+func TestOnCallAtOddInstants(t *testing.T) {
+	s := issueSchedule(t)
+	if sh, ok := s.OnCall(time.Time{}, nil); ok {
+		t.Errorf("OnCall(zero time) = %s, want nobody", sh.Who)
+	}
+	far := time.Date(9999, 1, 4, 12, 0, 0, 0, time.UTC) // a Monday
+	if sh, ok := s.OnCall(far, nil); !ok || sh.Rotation != "weekly" {
+		t.Errorf("OnCall(9999) = %+v, %v; want the weekly rotation's", sh, ok)
+	}
+	if got := s.Shifts(time.Time{}, time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC), nil); len(got) != 1 || got[0].Who != uDave {
+		t.Errorf("Shifts from the zero time = %s", show(got))
+	}
+}
