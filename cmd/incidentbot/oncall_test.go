@@ -270,3 +270,27 @@ func TestCalendarEndpoint(t *testing.T) {
 		t.Errorf("the token reached the log: %s", logs.String())
 	}
 }
+
+// TestCalendarFeedServed: the running bot serves the feed on its health
+// endpoint and /metrics says who is on call; the token never shows.
+func TestCalendarFeedServed(t *testing.T) {
+	h := newHarness(t, func(h *harness) {
+		file := filepath.Join(t.TempDir(), "escalation.yaml")
+		rota := "schedules:\n  - name: ops\n    time_zone: UTC\n    rotations:\n      - name: daily\n        start: 2020-01-01T00:00\n        shift: 1d\n        participants: [" + h.alice + "]\n"
+		if err := os.WriteFile(file, []byte(rota), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h.cfg.EscalationFile, h.cfg.ICalToken = file, testICalToken
+	})
+	h.Secret(testICalToken)
+	rec := h.get("/oncall/ops.ics?token="+testICalToken, "203.0.113.7:4000")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "SUMMARY:On call: "+h.alice) {
+		t.Fatalf("feed: %d\n%s", rec.Code, rec.Body)
+	}
+	if rec := h.get("/oncall/ops.ics?token=wrong", "203.0.113.7:4000"); rec.Code != 403 {
+		t.Errorf("wrong token: %d", rec.Code)
+	}
+	if v := h.metric(`incidentbot_oncall{person="` + h.alice + `",schedule="ops"}`); v != 1 {
+		t.Errorf("incidentbot_oncall for alice = %v, want 1", v)
+	}
+}
