@@ -63,6 +63,9 @@ type Metrics struct {
 	slackCalls *prometheus.CounterVec
 
 	state *stateCollector
+
+	pages  *prometheus.CounterVec
+	onCall *onCallCollector
 }
 
 // New returns a Metrics with every series registered on a private registry,
@@ -113,7 +116,9 @@ func New() *Metrics {
 			Namespace: namespace, Name: "slack_api_calls_total",
 			Help: "Slack Web API calls, by method and outcome (ok, error, rate_limited, server_error, client_error, network_error).",
 		}, []string{"method", "outcome"}),
-		state: newStateCollector(),
+		state:  newStateCollector(),
+		pages:  newPages(),
+		onCall: newOnCallCollector(),
 	}
 	for _, typ := range envelopeTypes {
 		m.envelopesReceived.WithLabelValues(typ)
@@ -129,6 +134,7 @@ func New() *Metrics {
 		m.socketConnected,
 		m.slackCalls,
 		m.state,
+		m.pages, m.onCall,
 	)
 	return m
 }

@@ -296,6 +296,10 @@ func (a *app) healthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.HandleFunc("GET /backup", a.serveBackup)
+	// GET /oncall/<schedule>.ics?token=…: off (404) without INCIDENTBOT_ICAL_TOKEN.
+	feeds := a.newOnCallFeeds()
+	mux.Handle("GET /oncall/{file}", feeds)
+	a.metrics.SetOnCallFunc(feeds.onCallNow)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -81,8 +81,12 @@ func runDemo(ctx context.Context, script []demoStep, outDir string, stdout io.Wr
 	d.chans["incidents"] = fake.AddChannel("incidents", false, append(members, fake.BotUserID())...)
 	d.chans["status"] = fake.AddChannel("status-page", false, append(members, fake.BotUserID())...)
 
+	escalation, err := writeDemoEscalation(dbDir, d.users)
+	if err != nil {
+		return "", err
+	}
 	cfg := Config{AppToken: fake.AppToken(), BotToken: fake.BotToken(), SlackApiURL: fake.APIURL(),
-		DB: filepath.Join(dbDir, "incidentbot.db"), AnnounceChannel: d.chans["incidents"],
+		DB: filepath.Join(dbDir, "incidentbot.db"), AnnounceChannel: d.chans["incidents"], EscalationFile: escalation,
 		StatusChannel: d.chans["status"], UpdateEvery: 30 * time.Minute, FollowupEmoji: "memo",
 		TimelineEmoji: []string{"pushpin"}, ConfirmEmoji: "white_check_mark", TimelinePrefix: "TL:", LogFormat: "json", LogLevel: "info"}
 	if _, err := cfg.Validate(true); err != nil {

@@ -168,7 +168,7 @@ var demoScript = []demoStep{
 	{utc("2023-08-17 10:46"), "customer report", say("priya", "support",
 		"A customer reports their Stellate endpoint failing in FRA and a few other edge locations, right after they pushed an originUrl change.")},
 	{utc("2023-08-17 10:48"), "declare", slash("mara", "support", "declare sev2 Configuration updates not propagating to edge POPs")},
-	{utc("2023-08-17 10:48"), "page", slash("mara", "", "page @jonas Config pushes are not reaching FRA and other POPs")},
+	{utc("2023-08-17 10:48"), "page", slash("mara", "", "page platform Config pushes are not reaching FRA and other POPs")},
 	{utc("2023-08-17 10:49"), "acknowledge", acknowledgePage("jonas")},
 	{utc("2023-08-17 10:49"), "join", join("priya")},
 	{utc("2023-08-17 10:49"), "role", slash("mara", "", "comms @priya")},

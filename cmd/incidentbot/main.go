@@ -20,6 +20,7 @@ Usage:
   incidentbot config             print the configuration variables
   incidentbot check              check the configuration, escalation file, templates and (with tokens) Slack
   incidentbot policies           print the escalation policies from INCIDENTBOT_ESCALATION_FILE
+  incidentbot oncall [SCHEDULE]  who is on call (--at TIME), a schedule's shifts, or its calendar (--ical)
   incidentbot backup FILE        write a consistent copy of the database, also while the bot runs
   incidentbot help               this help
 
@@ -55,6 +56,8 @@ func runCommand(args []string, stdout, stderr io.Writer, env config.Lookup) int 
 		return cmdList(args, stdout, stderr, env)
 	case "config":
 		return cmdConfig(args, stdout, stderr)
+	case "oncall":
+		return cmdOncall(args, stdout, stderr, env)
 	case "backup":
 		return cmdBackup(args, stdout, stderr)
 	case "check":

@@ -46,7 +46,10 @@ type Config struct {
 	OpsgenieURL     string        `split_words:"true" default:"https://api.opsgenie.com" desc:"Opsgenie API base URL; EU accounts use https://api.eu.opsgenie.com"`
 	JSMURL          string        `envconfig:"JSM_URL" default:"https://api.atlassian.com" desc:"Jira Service Management API base URL, for jsm: targets"`
 	SlackPace       float64       `split_words:"true" default:"1" desc:"pace Slack calls to Slack's per-method limits, scaled by this (2: twice as fast, for a workspace with higher limits); 0 turns pacing off"`
-	Responders      []string      `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
+	// ICalToken guards GET /oncall/<schedule>.ics; it is a secret and is
+	// never printed (Validate names it, never its value).
+	ICalToken  string   `envconfig:"ICAL_TOKEN" desc:"secret that GET /oncall/<schedule>.ics?token=… must carry (at least 20 characters: letters, digits, - _ . ~); empty: the calendar feeds are off (404)"`
+	Responders []string `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
 }
 
 // Lookup reads one variable of an environment: its value and whether it is

@@ -183,6 +183,7 @@ func TestPrintTable(t *testing.T) {
 		{"INCIDENTBOT_OPSGENIE_URL", "https://api.opsgenie.com", "no"},
 		{"INCIDENTBOT_JSM_URL", "https://api.atlassian.com", "no"},
 		{"INCIDENTBOT_SLACK_PACE", "1", "no"},
+		{"INCIDENTBOT_ICAL_TOKEN", "-", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {

@@ -117,6 +117,9 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 	if c.SlackPace < 0 || c.SlackPace > 100 {
 		bad("INCIDENTBOT_SLACK_PACE must be between 0 (no pacing) and 100, e.g. 1 for Slack's own limits (got %g)", c.SlackPace)
 	}
+	if msg := checkICalToken(c.ICalToken); msg != "" {
+		bad("%s", msg)
+	}
 	if c.HTTPAddr != "" {
 		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 			bad("INCIDENTBOT_HTTP_ADDR must be host:port such as 127.0.0.1:8080 or :8080, or empty to disable (got %q)", c.HTTPAddr)
@@ -152,4 +155,26 @@ func checkToken(token, prefix, name, where string) string {
 		}
 	}
 	return fmt.Sprintf("%s does not look like a Slack token: it needs %s, which starts with %s", name, where, prefix)
+}
+
+// MinICalToken is the shortest INCIDENTBOT_ICAL_TOKEN accepted: the token is
+// all that keeps the rota (names, times) from anyone who can reach the port.
+const MinICalToken = 20
+
+// checkICalToken explains what is wrong with INCIDENTBOT_ICAL_TOKEN without
+// repeating it; "" when it is usable or empty (the feeds are off).
+func checkICalToken(token string) string {
+	if token == "" {
+		return ""
+	}
+	const how = "generate one with e.g. openssl rand -hex 20, or leave it empty to turn the calendar feeds off"
+	if len(token) < MinICalToken {
+		return fmt.Sprintf("INCIDENTBOT_ICAL_TOKEN is %d characters, fewer than %d: %s", len(token), MinICalToken, how)
+	}
+	for _, r := range token {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.~", r)) {
+			return "INCIDENTBOT_ICAL_TOKEN may hold only letters, digits and - _ . ~ (it is sent in the feed's URL): " + how
+		}
+	}
+	return ""
 }

@@ -126,6 +126,8 @@ func TestValidateFixes(t *testing.T) {
 		{"log level in capitals", func(c *Config) { c.LogLevel = "WARN" }, func(Config) bool { return true }, ""},
 		{"debug log level", func(c *Config) { c.LogLevel = "debug" }, func(Config) bool { return true }, ""},
 		{"error log level", func(c *Config) { c.LogLevel = "error" }, func(Config) bool { return true }, ""},
+		{"iCal token", func(c *Config) { c.ICalToken = "0123456789abcdefABCD-_.~" },
+			func(c Config) bool { return c.ICalToken == "0123456789abcdefABCD-_.~" }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,6 +174,8 @@ func TestValidateRefuses(t *testing.T) {
 		{"Opsgenie URL not http", func(c *Config) { c.OpsgenieURL = "ftp://api.opsgenie.com" }, []string{"INCIDENTBOT_OPSGENIE_URL", "ftp://"}},
 		{"negative pace", func(c *Config) { c.SlackPace = -1 }, []string{"INCIDENTBOT_SLACK_PACE", "between 0"}},
 		{"JSM URL not http", func(c *Config) { c.JSMURL = "api.atlassian.com" }, []string{"INCIDENTBOT_JSM_URL", "https://api.atlassian.com"}},
+		{"iCal token short", func(c *Config) { c.ICalToken = "short-secret" }, []string{"INCIDENTBOT_ICAL_TOKEN", "fewer than 20", "openssl rand"}},
+		{"iCal token not URL-safe", func(c *Config) { c.ICalToken = "a secret with spaces&more" }, []string{"INCIDENTBOT_ICAL_TOKEN", "letters, digits"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +213,22 @@ func TestValidateReportsEverything(t *testing.T) {
 	for _, v := range vars {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("no problem reported for %s:\n%s", v, err)
+		}
+	}
+}
+
+// TestValidateICalTokenNotRepeated checks that a refused INCIDENTBOT_ICAL_TOKEN
+// is named but never shown: it is a secret, and errors reach logs.
+func TestValidateICalTokenNotRepeated(t *testing.T) {
+	for _, token := range []string{"hunter2hunter2", "a secret with spaces&more"} {
+		c := validConfig()
+		c.ICalToken = token
+		_, err := c.Validate(false)
+		if err == nil || !strings.Contains(err.Error(), "INCIDENTBOT_ICAL_TOKEN") {
+			t.Fatalf("Validate(%q) = %v, want an error naming INCIDENTBOT_ICAL_TOKEN", token, err)
+		}
+		if strings.Contains(err.Error(), token) {
+			t.Errorf("the error repeats the token: %q", err)
 		}
 	}
 }
