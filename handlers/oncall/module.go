@@ -85,9 +85,11 @@ func (m *Module) scheduleHint() string {
 	return "Schedules: " + strings.Join(names, ", ") + " (" + m.command() + " oncall shows them)."
 }
 
-// overrides returns a schedule's overrides that are not over at now.
+// overrides returns the overrides of a schedule that can shape a shift at
+// or after now: also those just over, which split the shift that follows
+// them (a shift is at most 4 weeks, an override at most MaxOverride).
 func overrides(tx *store.Tx, s *incident.Schedule, now time.Time) ([]incident.Override, error) {
-	return tx.Overrides(s.Name, now)
+	return tx.Overrides(s.Name, now.Add(-incident.MaxOverride))
 }
 
 // participants are everyone a schedule's rotations name.
