@@ -38,6 +38,7 @@ var manifestScopes = map[string]string{
 	"im:write":          "open DMs for pages",
 	"im:history":        "after a crash, find a page DM already sent",
 	"usergroups:read":   "expand a @group target when paging",
+	"usergroups:write":  "keep an on-call schedule's user group equal to who is on call",
 	"app_mentions:read": "@incidentbot commands",
 }
 
@@ -81,6 +82,7 @@ var methodScopes = map[string][]string{
 	"UploadFileContext":                {"files:write"},                        // files.getUploadURLExternal + completeUploadExternal
 	"OpenConversationContext":          {"im:write"},                           // conversations.open
 	"GetUserGroupMembersContext":       {"usergroups:read"},                    // usergroups.users.list
+	"UpdateUserGroupMembersContext":    {"usergroups:write"},                   // usergroups.users.update
 	"GetUsersInConversationContext":    {"channels:read", "groups:read"},       // conversations.members
 
 	// conversations.history, in DMs too: a page DM job resumed after a crash

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -200,4 +201,11 @@ func (h *Handlers) refusedForm(err error) map[string]any {
 		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(Md(h.UserMessage(err)), nil, nil)}},
 	}
 	return map[string]any{"response_action": "update", "view": view}
+}
+
+// ListedResponder reports whether user is one of INCIDENTBOT_RESPONDERS;
+// false when that is not set (unlike the check, which then lets anyone).
+func (h *Handlers) ListedResponder(user string) bool {
+	allowed := h.responders.Load()
+	return allowed != nil && slices.Contains(*allowed, user)
 }

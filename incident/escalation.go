@@ -68,12 +68,16 @@ type Page struct {
 	Target Target `json:"target"` // a user id, or a provider target
 	User   User   `json:"user,omitzero"`
 	// Group is the user group the person was paged through, if any.
-	Group string    `json:"group,omitempty"`
-	Level int       `json:"level"`
-	Round int       `json:"round,omitempty"`
-	Step  int       `json:"step"`
-	At    time.Time `json:"at"`
-	State PageState `json:"state"`
+	Group string `json:"group,omitempty"`
+	// Schedule is the on-call schedule the person was paged through, if
+	// any, and Override whether an override put them on call.
+	Schedule string    `json:"schedule,omitempty"`
+	Override bool      `json:"override,omitempty"`
+	Level    int       `json:"level"`
+	Round    int       `json:"round,omitempty"`
+	Step     int       `json:"step"`
+	At       time.Time `json:"at"`
+	State    PageState `json:"state"`
 	// Channel and TS locate the DM, so it can be updated.
 	Channel string `json:"channel,omitempty"`
 	TS      string `json:"ts,omitempty"`

@@ -19,6 +19,7 @@ import (
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/handlers/comms"
 	"github.com/incidentbot/incidentbot/handlers/incidents"
+	"github.com/incidentbot/incidentbot/handlers/oncall"
 	"github.com/incidentbot/incidentbot/handlers/paging"
 	"github.com/incidentbot/incidentbot/handlers/timeline"
 	"github.com/incidentbot/incidentbot/incident"
@@ -109,6 +110,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	respond := func(ctx context.Context, url string, msg *slack.WebhookMessage) error {
 		return slack.PostWebhookCustomHTTPContext(ctx, url, httpClient, msg)
 	}
+	onCall := oncall.New(oncall.Config{Policies: policies})
 	h, err := handlers.New(handlers.Config{
 		AnnounceChannel: cfg.AnnounceChannel,
 		TimelineEmojis:  cfg.TimelineEmoji,
@@ -122,10 +124,16 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 			// Providers get their own client: no redirects, and no Slack metrics.
 			Providers:      providers,
 			ProviderGiveUp: deps.ProviderGiveUp,
-		}))
+		}),
+		onCall)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	// Each schedule's handoff timer, before the bot dispatches (see oncall.Start).
+	if err := onCall.Start(db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("on-call schedules: %w", err)
 	}
 	socket := socketmode.New(api)
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)

@@ -121,6 +121,12 @@ func pageBlocks(inc *incident.Incident, e *incident.Escalation, pg *incident.Pag
 	if pg.Group != "" {
 		body += " · through user group " + pg.Group
 	}
+	if pg.Schedule != "" {
+		body += " · you are on call for schedule " + pg.Schedule
+		if pg.Override {
+			body += " (by override)"
+		}
+	}
 	if e.Message != "" {
 		body += "\n" + handlers.Quote(handlers.Safe(handlers.Clip(e.Message, 1000)))
 	}

@@ -1,4 +1,5 @@
-// Package paging is paging and escalation: /incident page, oncall and ack,
+// Package paging is paging and escalation: /incident page and ack (the
+// oncall module shows the policies and schedules),
 // escalation policies and their levels and repeats, the page DM with its
 // Acknowledge and Decline buttons, user groups, and the external pagers
 // (paging/provider). An escalation's state lives in the incident record;
@@ -55,7 +56,6 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	m.h = h
 	for _, c := range []handlers.Command{
 		{Name: "page", Usage: "page <policy|@user|@group…> [message]", Help: "page a policy or people, with Acknowledge/Decline buttons", Run: m.pageCommand},
-		{Name: "oncall", Usage: "oncall", Help: "the escalation policies", Global: true, Run: m.oncallCommand},
 		{Name: "ack", Usage: "ack", Help: "acknowledge this incident's pages (for someone paged by phone)", Run: m.ackCommand},
 	} {
 		reg.Command(c)

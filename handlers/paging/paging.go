@@ -185,6 +185,16 @@ func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incide
 					return err
 				}
 			}
+		case incident.TargetSchedule:
+			name, err := m.pageSchedule(r, inc, e, t)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				who = who[:len(who)-1] // nobody on call, or they declined
+				continue
+			}
+			who[len(who)-1] = name
 		case incident.TargetGroup:
 			if err := r.Enqueue(bot.GroupLane(string(t)), jobPageGroup, groupJob{Incident: inc.ID, Escalation: e.ID, Step: e.Step, Group: string(t)}); err != nil {
 				return err
