@@ -64,7 +64,7 @@ var allJobKinds = []string{
 	"create_channel", "invite", "post", "post_summary", "update_summary", "pin", "topic", "respond",
 	"ephemeral", "open_view", "upload_postmortem", "react", "fetch_message",
 	"page_dm", "page_group", "page_provider", "page_update_dm", "page_escalate",
-	"update_preview", "update_refresh_preview", "update_remind", "fetch_followup",
+	"update_preview", "update_refresh_preview", "update_remind", "fetch_followup", "confirm_pin",
 }
 
 // allButtonIDs are the action ids of every button the bot posts (paging.go,
@@ -252,6 +252,9 @@ severity_defaults:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As auth.test tells the bot: permalinks are built locally, and pins of
+	// messages seen arriving are confirmed with confirm_pin.
+	h.SetTeamURL("https://" + "fake" + ".slack.com/")
 	g.h = h
 	return g
 }
@@ -613,7 +616,10 @@ func TestPersistedIdentifiersGolden(t *testing.T) {
 	var deploy, config string
 	g.step("alice posts two messages and pins both with :pushpin:", func() {
 		deploy = f.PostMessage(alice, inc, "Deploy 4312 went out at 09:55")
-		config = f.PostMessage(alice, inc, "Config change 77 went out at 09:57")
+		// With a file, so the bot reads it (fetch_message): the event of a
+		// file share does not carry its files.
+		config = f.PostMessage(alice, inc, "Config change 77 went out at 09:57",
+			slackfake.WithFiles(slackfake.File{Name: "diff.txt", Title: "config diff", Content: []byte("-a\n+b\n")}))
 		f.AddReaction(alice, inc, deploy, "pushpin")
 		f.AddReaction(alice, inc, config, "pushpin")
 	})

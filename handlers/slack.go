@@ -86,3 +86,12 @@ func DisplayName(u *slack.User) string {
 	}
 	return u.ID
 }
+
+// AddReaction adds the bot's reaction to a message; already there is done.
+func (h *Handlers) AddReaction(ctx context.Context, channel, ts, name string) error {
+	err := h.api.AddReactionContext(ctx, name, slack.NewRefToMessage(channel, ts))
+	if IsAPIError(err, "already_reacted") {
+		return nil
+	}
+	return err
+}

@@ -24,7 +24,9 @@ func TestTimelinePinCapturesMessage(t *testing.T) {
 	h.fake.PostMessage(h.alice, ch.ID, "looking at the dashboards")
 	h.fake.AddReaction(h.alice, ch.ID, ts, "pushpin")
 
-	e := h.waitEntry(1, ch.ID, ts, "the pinned message to be captured", func(e incident.Entry) bool { return !e.Pending })
+	// Its text comes with the message event at once; its author's name
+	// with the ✅ (looked up once per person).
+	e := h.waitEntry(1, ch.ID, ts, "the pinned message to be captured", func(e incident.Entry) bool { return !e.Pending && e.Author.Name != "" })
 	if e.Kind != incident.KindMessage {
 		t.Errorf("kind = %q, want %q", e.Kind, incident.KindMessage)
 	}

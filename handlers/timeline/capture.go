@@ -5,6 +5,7 @@
 package timeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,10 +13,16 @@ import (
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/store"
 )
 
 // Job kinds of the timeline. Persisted in the outbox: never rename one.
-const jobFetchMessage = "fetch_message"
+const (
+	jobFetchMessage = "fetch_message"
+	// jobConfirmPin adds the ✅ to a pin recorded from its message event and
+	// fills in its author's name, in one job.
+	jobConfirmPin = "confirm_pin"
+)
 
 // Module is the timeline capability.
 type Module struct {
@@ -35,6 +42,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	m.h = h
 	reg.Command(handlers.Command{Name: "note", Usage: "note [--at 10:28] <text>", Help: "add to the timeline (times in UTC)", Run: m.noteCommand})
 	reg.Command(handlers.Command{Name: "timeline", Usage: "timeline [page]", Help: "show the timeline", Run: m.timelineCommand})
+	reg.Job(handlers.Job{Kind: jobConfirmPin, Describe: "confirm a pinned message", Run: handlers.Decoded(m.runConfirmPin)})
 	reg.Job(handlers.Job{Kind: jobFetchMessage, Describe: "read a message for the timeline", Run: handlers.Decoded(m.runFetchMessage), GiveUp: m.fetchGaveUp})
 	for _, emoji := range h.Config().TimelineEmojis {
 		reg.Reaction(emoji, handlers.Members, m.reaction)
@@ -66,9 +74,13 @@ func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handle
 			Source: source, PinnedBy: []string{pinner}, Pending: true, RecordedAt: r.Now,
 		}
 		if m.complete(entry, ev.Channel, ev.TS) {
-			// Seen arriving, its author's name known: nothing to read.
+			// Seen arriving: nothing to read, one call (the ✅).
 			if err := tx.AppendEntry(inc.ID, entry); err != nil {
 				return err
+			}
+			if entry.Author.Name == "" {
+				// The ✅ also brings the author's name (looked up once per person).
+				return r.Enqueue(bot.ReactLane(ev.Channel, ev.TS), jobConfirmPin, fetchJob{Incident: inc.ID, Channel: ev.Channel, TS: ev.TS})
 			}
 			return r.React(ev.Channel, ev.TS, m.h.Config().ConfirmEmoji, false)
 		}
@@ -91,23 +103,57 @@ func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handle
 }
 
 // complete fills in a new pin's entry from what the bot already knows —
-// the message from its event, the author's cached name, a local permalink —
-// and reports whether that was all it needed (else a fetch job reads it).
+// the message from its event, a local permalink, the author's name if it
+// is cached — and reports whether that was all it needed to read (else a
+// fetch job reads the message). A name still unknown comes with the ✅
+// (confirm_pin).
 func (m *Module) complete(e *incident.Entry, channel, ts string) bool {
 	s, ok := m.seen.get(handlers.SourceKey(channel, ts))
 	if !ok || s.User == "" {
-		return false
-	}
-	name, ok := m.h.CachedUserName(s.User)
-	if !ok {
 		return false
 	}
 	link, ok := m.h.LocalPermalink(channel, ts, s.ThreadTS)
 	if !ok {
 		return false
 	}
+	name, _ := m.h.CachedUserName(s.User)
 	e.Text, e.Author, e.Link, e.Pending = s.Text, incident.User{ID: s.User, Name: name}, link, false
 	return true
+}
+
+// runConfirmPin adds the ✅ to a pin and fills in its author's name.
+func (m *Module) runConfirmPin(ctx context.Context, p fetchJob) (func(*store.Tx) error, error) {
+	var author string
+	if err := m.h.View(func(tx *store.Tx) error {
+		e, err := tx.EntryBySource(p.Incident, handlers.SourceKey(p.Channel, p.TS))
+		if err == nil && e.Author.Name == "" {
+			author = e.Author.ID
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	name := ""
+	if author != "" {
+		n, found, err := m.h.UserName(ctx, author)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			name = n
+		}
+	}
+	if err := m.h.AddReaction(ctx, p.Channel, p.TS, m.h.Config().ConfirmEmoji); err != nil {
+		return nil, err
+	}
+	return func(tx *store.Tx) error {
+		e, err := tx.EntryBySource(p.Incident, handlers.SourceKey(p.Channel, p.TS))
+		if err != nil || name == "" || e.Author.Name != "" {
+			return nil // unpinned meanwhile, or named already
+		}
+		e.Author.Name = name
+		return tx.PutEntry(p.Incident, e)
+	}, nil
 }
 
 // message follows edits and deletions of captured messages, and puts
