@@ -124,6 +124,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 			// Providers get their own client: no redirects, and no Slack metrics.
 			Providers:      providers,
 			ProviderGiveUp: deps.ProviderGiveUp,
+			OnPaged:        m.Paged,
 		}),
 		onCall)
 	if err != nil {

@@ -26,6 +26,10 @@ func TestOnCallPagingASchedule(t *testing.T) {
 	h.ExpectMessage(ch.ID, "(level 3 of 3)", "<@"+pgErin+">")
 	h.idle()
 	h.ExpectPageCounts("INC-1", map[string]int{pgCarol: 1, pgDave: 0, pgErin: 1})
+	// Pager load on /metrics: per schedule and per person.
+	if v := h.metric(`incidentbot_pages_total{person="` + pgCarol + `",schedule="platform-primary"}`); v != 1 {
+		t.Errorf("pages of carol through platform-primary on /metrics = %v, want 1:\n%s", v, h.metricsText())
+	}
 	inc := h.storedIncident(1)
 	if p := inc.Escalations[0].Pages[0]; p.Schedule != "platform-primary" || p.Override || p.User.ID != pgCarol {
 		t.Errorf("the page records %+v, want carol through platform-primary without override", p)

@@ -95,6 +95,9 @@ func (m *Module) runPageDM(ctx context.Context, p pageJob) (func(*store.Tx) erro
 			name = handlers.DisplayName(u)
 		}
 	}
+	if m.cfg.OnPaged != nil {
+		m.cfg.OnPaged(pg.Schedule, pg.User.ID)
+	}
 	return func(tx *store.Tx) error {
 		r := m.h.NewRequest(tx)
 		return withPage(tx, p, func(inc *incident.Incident, e *incident.Escalation, pg *incident.Page) error {

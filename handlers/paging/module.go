@@ -29,6 +29,10 @@ type Config struct {
 	// ProviderGiveUp is how long a provider may keep failing (429, 5xx,
 	// unreachable) before the page is reported as failed. 0: 5 minutes.
 	ProviderGiveUp time.Duration
+	// OnPaged, if set, hears of every page DM sent: the schedule it was for
+	// ("" for a direct or policy page of a person) and who (pager load on
+	// /metrics).
+	OnPaged func(schedule, person string)
 }
 
 // Module is the paging capability.
