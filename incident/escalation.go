@@ -291,6 +291,15 @@ func pagingLines(inc *Incident, name func(User) string, md func(string) string) 
 			if p.User.ID != "" {
 				who = name(p.User)
 			}
+			if p.Schedule != "" {
+				// Who was on call, and whether by an override, is what the
+				// review asks of a schedule's page.
+				via := "on call for schedule " + p.Schedule
+				if p.Override {
+					via += ", by an override"
+				}
+				who += " (" + via + ")"
+			}
 			line := fmt.Sprintf("\n  - %s level %d", FormatTime(p.At), p.Level+1)
 			if p.Round > 0 {
 				line += fmt.Sprintf(" (repeat %d)", p.Round)

@@ -67,3 +67,19 @@ func TestOnCallPagingAnOverride(t *testing.T) {
 	h.idle()
 	h.ExpectPageCounts("INC-2", map[string]int{pgCarol: 1, pgErin: 0})
 }
+
+// The postmortem's "Responders and paging" says, for each page of a
+// schedule, who was on call and whether by an override.
+func TestOnCallPagingInThePostmortem(t *testing.T) {
+	h := ocHarness(t, "")
+	h.addOverride("platform-primary", pgErin, h.clock.Now().Add(-time.Hour), 3*time.Hour)
+	ch := h.declared(1, "declare sev2 Checkout is down")
+	h.slash(h.alice, ch.ID, "page platform")
+	dm := h.ExpectPage(pgErin, "INC-1", 1)
+	h.clickDM(pgErin, dm.TS, "page_ack")
+	h.slash(h.alice, ch.ID, "resolve Rolled back")
+	draft := string(h.ExpectUpload("INC-1-postmortem.md").Content)
+	if !strings.Contains(draft, "(on call for schedule platform-primary, by an override)") {
+		t.Errorf("the draft does not say erin was on call for platform-primary by an override:\n%s", draft)
+	}
+}

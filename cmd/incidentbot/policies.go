@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/internal/config"
@@ -106,4 +108,42 @@ func printPolicies(w io.Writer, file string, p *incident.Policies, unset map[str
 	if len(auto) > 0 {
 		fmt.Fprintf(w, "\nPaged automatically on declare: %s\n", strings.Join(auto, ", "))
 	}
+	printSchedules(w, p)
+}
+
+// printSchedules writes the on-call schedules: `incidentbot oncall` says who
+// is on call; this says how the rota is built.
+func printSchedules(w io.Writer, p *incident.Policies) {
+	for _, s := range p.Schedules {
+		fmt.Fprintf(w, "\nschedule %s", s.Name)
+		if s.Description != "" {
+			fmt.Fprintf(w, " — %s", s.Description)
+		}
+		fmt.Fprintf(w, " (%s)\n", s.Location)
+		if s.ICal != "" {
+			fmt.Fprintf(w, "  calendar feed: %s\n", s.ICalRedacted())
+		}
+		for _, r := range s.Rotations {
+			fmt.Fprintf(w, "  rotation %s: shifts of %s from %s, %s\n", r.Name, shiftLength(r.Length),
+				r.Start.In(s.Location).Format("2006-01-02 15:04"), strings.Join(r.Participants, ", "))
+		}
+		if s.Usergroup != "" {
+			fmt.Fprintf(w, "  user group %s follows who is on call\n", s.Usergroup)
+		}
+		if s.HandoffChannel != "" {
+			fmt.Fprintf(w, "  handoffs announced in %s\n", s.HandoffChannel)
+		}
+	}
+}
+
+// shiftLength writes a shift as the file does: 1w, 2d, 12h.
+func shiftLength(d time.Duration) string {
+	const day, week = 24 * time.Hour, 7 * 24 * time.Hour
+	switch {
+	case d%week == 0:
+		return strconv.Itoa(int(d/week)) + "w"
+	case d%day == 0:
+		return strconv.Itoa(int(d/day)) + "d"
+	}
+	return strconv.Itoa(int(d/time.Hour)) + "h"
 }

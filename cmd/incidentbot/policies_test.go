@@ -81,6 +81,8 @@ func TestPoliciesCommandExampleFile(t *testing.T) {
 		t.Errorf("exit code %d, want 1", code)
 	}
 	for _, want := range []string{"platform — Platform on-call", "database — Database on-call", "level 1: U0123ABCD (then wait 5m)",
+		"schedule platform-primary — Platform primary on-call (Europe/Berlin)", "rotation weekly: shifts of 1w from 2026-01-05 09:00",
+		"user group S0PLATONCALL follows who is on call", "calendar feed: /etc/incidentbot/vendor.ics",
 		"opsgenie:OPSGENIE_API_KEY  (not set: OPSGENIE_API_KEY)", "webhook:https://hooks.example.com/…", "sev2 → database"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
