@@ -35,6 +35,7 @@ var manifestScopes = map[string]string{
 	"pins:write":        "pin the summary",
 	"files:write":       "upload the postmortem draft",
 	"users:read":        "display names of timeline authors",
+	"users:read.email":  "find the people an on-call calendar feed names by email",
 	"im:write":          "open DMs for pages",
 	"im:history":        "after a crash, find a page DM already sent",
 	"usergroups:read":   "expand a @group target when paging",
@@ -78,6 +79,7 @@ var methodScopes = map[string][]string{
 	"GetConversationRepliesContext":    {"channels:history", "groups:history"}, // conversations.replies
 	"GetPermalinkContext":              {},                                     // chat.getPermalink
 	"GetUserInfoContext":               {"users:read"},                         // users.info
+	"GetUserByEmailContext":            {"users:read", "users:read.email"},     // users.lookupByEmail
 	"OpenViewContext":                  {},                                     // views.open (trigger from `commands`)
 	"UploadFileContext":                {"files:write"},                        // files.getUploadURLExternal + completeUploadExternal
 	"OpenConversationContext":          {"im:write"},                           // conversations.open

@@ -125,6 +125,8 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 			Providers:      providers,
 			ProviderGiveUp: deps.ProviderGiveUp,
 			OnPaged:        m.Paged,
+			// Schedules with their calendar feeds, as the on-call module read them.
+			Schedules: onCall,
 		}),
 		onCall)
 	if err != nil {

@@ -96,7 +96,7 @@ func (m *Module) coverAction(r *handlers.Request, _ slack.InteractionCallback, a
 	}
 	fromN, err1 := strconv.ParseInt(parts[2], 10, 64)
 	toN, err2 := strconv.ParseInt(parts[3], 10, 64)
-	s, ok := m.cfg.Policies.Schedule(parts[0])
+	s, ok := m.Schedule(parts[0])
 	if err1 != nil || err2 != nil || !ok {
 		return incident.Problemf(incident.ErrForbidden, "nothing changed: this request for cover is for a schedule I no longer know")
 	}

@@ -50,7 +50,8 @@ func chainLane(s *incident.Schedule) string {
 
 // Start enqueues, for each schedule without one, the handoff timer (due
 // now: it records who is on call and sets the next). The app calls it once
-// the database is open, before the bot runs.
+// the database is open, before the bot runs. It also enqueues a read of
+// every calendar feed (see feed.go).
 func (m *Module) Start(db *store.DB) error {
 	if m.cfg.Policies == nil || len(m.cfg.Policies.Schedules) == 0 {
 		return nil
@@ -78,7 +79,7 @@ func (m *Module) Start(db *store.DB) error {
 				}
 			}
 		}
-		return nil
+		return m.startFeeds(tx, jobs, now)
 	})
 }
 
@@ -106,7 +107,7 @@ func (m *Module) enqueueCheck(r *handlers.Request, s *incident.Schedule) error {
 // through the core post jobs, and sets the next timer.
 func (m *Module) runHandoff(_ context.Context, p handoffJob) (func(*store.Tx) error, error) {
 	return func(tx *store.Tx) error {
-		s, ok := m.cfg.Policies.Schedule(p.Schedule)
+		s, ok := m.Schedule(p.Schedule)
 		if !ok {
 			return nil // gone from the file
 		}
@@ -122,6 +123,9 @@ func (m *Module) runHandoff(_ context.Context, p handoffJob) (func(*store.Tx) er
 			return nil
 		}
 		due := r.Now.Add(idle)
+		if s.ICal != "" { // a feed read again may bring a handoff sooner
+			due = r.Now.Add(FeedEvery)
+		}
 		if next, ok := s.Next(r.Now, ovs); ok && next.Start.Before(due) {
 			due = next.Start
 		}

@@ -27,12 +27,17 @@ type Config struct {
 
 // Module is the on-call capability.
 type Module struct {
-	cfg Config
-	h   *handlers.Handlers
+	cfg   Config
+	h     *handlers.Handlers
+	feeds feedState
 }
 
 // New returns the module.
-func New(cfg Config) *Module { return &Module{cfg: cfg} }
+func New(cfg Config) *Module {
+	m := &Module{cfg: cfg}
+	m.feeds.client = newFeedClient()
+	return m
+}
 
 // Name implements handlers.Module.
 func (m *Module) Name() string { return "oncall" }
@@ -53,6 +58,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	for _, j := range []handlers.Job{
 		{Kind: jobHandoff, Describe: "announce an on-call handoff", Run: handlers.Decoded(m.runHandoff), GiveUp: m.logGiveUp},
 		{Kind: jobUsergroup, Describe: "update an on-call user group", Run: handlers.Decoded(m.runUsergroup), GiveUp: m.logGiveUp},
+		{Kind: jobFeed, Describe: "read an on-call calendar feed", Run: handlers.Decoded(m.runFeed), GiveUp: m.logGiveUp},
 	} {
 		reg.Job(j)
 	}
@@ -65,7 +71,7 @@ func (m *Module) command() string { return m.h.Config().Command }
 
 // schedule returns the schedule named, or a user-facing error listing them.
 func (m *Module) schedule(name string) (*incident.Schedule, error) {
-	if s, ok := m.cfg.Policies.Schedule(name); ok {
+	if s, ok := m.Schedule(name); ok {
 		return s, nil
 	}
 	if name == "" {

@@ -111,7 +111,7 @@ func (m *Module) listOverrides(r *handlers.Request, name string) (string, error)
 	}
 	lines := []string{"*Overrides* — remove one with `" + m.command() + " override remove <N>`:"}
 	for _, o := range ovs {
-		s, ok := m.cfg.Policies.Schedule(o.Schedule)
+		s, ok := m.Schedule(o.Schedule)
 		if !ok {
 			s = &incident.Schedule{Name: o.Schedule}
 		}
@@ -132,7 +132,7 @@ func (m *Module) removeOverride(r *handlers.Request, arg string) (string, error)
 	} else if err != nil {
 		return "", err
 	}
-	s, ok := m.cfg.Policies.Schedule(o.Schedule)
+	s, ok := m.Schedule(o.Schedule)
 	if ok {
 		if err := m.mayOverride(r, s); err != nil {
 			return "", err

@@ -74,8 +74,7 @@ func (m *Module) policies() []string {
 // schedules shows, for each schedule, who is on call now and who is next.
 func (m *Module) schedules(r *handlers.Request) ([]string, error) {
 	lines := []string{"*On-call schedules* — the next 7 days with `" + m.command() + " oncall <schedule>`:"}
-	for i := range m.cfg.Policies.Schedules {
-		s := &m.cfg.Policies.Schedules[i]
+	for _, s := range m.schedulesNow() {
 		ovs, err := overrides(r.Tx, s, r.Now)
 		if err != nil {
 			return nil, err

@@ -33,6 +33,15 @@ type Config struct {
 	// ("" for a direct or policy page of a person) and who (pager load on
 	// /metrics).
 	OnPaged func(schedule, person string)
+	// Schedules, if set, gives the schedules as they are now (those of a
+	// calendar feed with the feed last read: the on-call module); nil: as
+	// Policies has them.
+	Schedules Schedules
+}
+
+// Schedules looks a schedule up by name (any case).
+type Schedules interface {
+	Schedule(name string) (*incident.Schedule, bool)
 }
 
 // Module is the paging capability.

@@ -14,7 +14,13 @@ import (
 // file. It returns how the page is shown ("" when nobody was paged: nobody
 // is on call, said in the channel, or the person on call declined).
 func (m *Module) pageSchedule(r *handlers.Request, inc *incident.Incident, e *incident.Escalation, t incident.Target) (string, error) {
-	s, ok := m.cfg.Policies.Schedule(t.Value())
+	var s *incident.Schedule
+	var ok bool
+	if m.cfg.Schedules != nil {
+		s, ok = m.cfg.Schedules.Schedule(t.Value())
+	} else {
+		s, ok = m.cfg.Policies.Schedule(t.Value())
+	}
 	if !ok { // the file was changed since the escalation started
 		return "", r.Post(inc.ChannelID, fmt.Sprintf(":warning: Schedule %s is no longer in the escalation file, so nobody was paged through it.",
 			handlers.Safe(t.Value())), nil)

@@ -195,3 +195,56 @@ func (s *Server) apiUserGroupUsers(r *apiRequest) (obj, error) {
 	}
 	return obj{"users": append([]string{}, g.members...)}, nil
 }
+
+// UserGroupMembers returns a user group's members (nil if there is no such
+// group), as usergroups.users.update last set them.
+func (s *Server) UserGroupMembers(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.groups[id]; g != nil {
+		return append([]string{}, g.members...)
+	}
+	return nil
+}
+
+// apiUserGroupUpdate is usergroups.users.update: users (comma-separated
+// IDs, at least one) replace the group's members. Slack answers the group;
+// an unknown group is no_such_subteam, no users no_users_provided, an ID
+// that is no member of the workspace invalid_users.
+func (s *Server) apiUserGroupUpdate(r *apiRequest) (obj, error) {
+	g := s.groups[r.get("usergroup")]
+	if g == nil {
+		return nil, apiError("no_such_subteam")
+	}
+	var members []string
+	seen := map[string]bool{}
+	for _, id := range strings.Split(r.get("users"), ",") {
+		id = strings.TrimSpace(id)
+		if id == "" || seen[id] {
+			continue
+		}
+		if u := s.users[id]; u == nil || u.IsBot {
+			return nil, apiError("invalid_users")
+		}
+		seen[id] = true
+		members = append(members, id)
+	}
+	if len(members) == 0 {
+		return nil, apiError("no_users_provided")
+	}
+	g.members = members
+	now := s.opts.Now().Unix()
+	group := obj{
+		"id": g.id, "team_id": s.opts.TeamID, "is_usergroup": true, "name": g.handle,
+		"description": "", "handle": g.handle, "is_external": false,
+		"date_create": now, "date_update": now, "date_delete": 0, "auto_type": nil,
+		"created_by": s.opts.BotUserID, "updated_by": s.opts.BotUserID, "deleted_by": nil,
+		"prefs": obj{"channels": []string{}, "groups": []string{}},
+		"users": append([]string{}, members...),
+	}
+	if r.get("include_count") == "true" || r.get("include_count") == "1" {
+		group["user_count"] = len(members)
+	}
+	s.notifyLocked()
+	return obj{"usergroup": group}, nil
+}

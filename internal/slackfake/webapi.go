@@ -84,6 +84,7 @@ func apiHandlers() map[string]apiHandler {
 		"users.info":                   (*Server).apiUsersInfo,
 		"users.lookupByEmail":          (*Server).apiUsersByEmail,
 		"usergroups.users.list":        (*Server).apiUserGroupUsers,
+		"usergroups.users.update":      (*Server).apiUserGroupUpdate,
 		"views.open":                   (*Server).apiViewsOpen,
 		"views.update":                 (*Server).apiViewsUpdate,
 		"views.push":                   (*Server).apiViewsPush,
