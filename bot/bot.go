@@ -58,6 +58,10 @@ type Runner interface {
 	// Describe says in a few words what job does ("post a message"), for the
 	// log lines about its retries and failure.
 	Describe(job store.Job) string
+	// Redoable reports that running job again (after a crash) does no harm
+	// and records nothing (a reaction): once it succeeds, its removal from
+	// the outbox may share a later commit instead of holding up its worker.
+	Redoable(job store.Job) bool
 }
 
 // Clock tells the time and waits. Tests and the demo inject a fake one so

@@ -45,6 +45,12 @@ type dispatcher struct {
 	wake     chan struct{}
 	sem      chan struct{}
 	runs     sync.WaitGroup
+
+	// done holds the outbox seqs of redoable jobs that succeeded and are
+	// yet to be removed, by one flusher at a time (flushes).
+	done     []uint64
+	flushing bool
+	flushes  sync.WaitGroup
 }
 
 type lane struct {
@@ -167,7 +173,7 @@ func (d *dispatcher) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			done := make(chan struct{})
-			go func() { d.runs.Wait(); close(done) }()
+			go func() { d.runs.Wait(); d.flushes.Wait(); close(done) }()
 			select {
 			case <-done:
 			case <-d.clock.After(d.cfg.ShutdownGrace):
@@ -352,6 +358,10 @@ func (d *dispatcher) wait(ctx context.Context, l *lane, wait time.Duration) {
 // finish commits a job's outcome together with its removal, retrying the
 // commit (never the Slack call) while the database refuses writes.
 func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.Job, commit func(*store.Tx) error) outcome {
+	if commit == nil && d.runner.Redoable(job) {
+		d.removeLater(job.Seq)
+		return jobDone
+	}
 	for attempt := 0; ; attempt++ {
 		err := d.commit(func(tx *store.Tx) error {
 			if !tx.HasJob(job.Seq) {
@@ -384,5 +394,58 @@ func (d *dispatcher) sleep(ctx context.Context, wait time.Duration) bool {
 		return false
 	case <-d.clock.After(wait):
 		return true
+	}
+}
+
+// removeLater removes a redoable job from the outbox in a commit shared
+// with the others that finish meanwhile, off its worker's path. Lost in a
+// crash, the removal only means the job runs once more.
+func (d *dispatcher) removeLater(seq uint64) {
+	d.mu.Lock()
+	d.done = append(d.done, seq)
+	start := !d.flushing
+	d.flushing = true
+	d.mu.Unlock()
+	if start {
+		d.flushes.Add(1)
+		go d.flushDone()
+	}
+}
+
+// flushDone removes the finished redoable jobs, all those that gathered
+// since the last flush in one commit, until none is left.
+func (d *dispatcher) flushDone() {
+	defer d.flushes.Done()
+	for attempt := 0; ; {
+		d.mu.Lock()
+		seqs := d.done
+		d.done = nil
+		if len(seqs) == 0 {
+			d.flushing = false
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+		err := d.commit(func(tx *store.Tx) error {
+			for _, seq := range seqs {
+				if _, err := tx.DeleteJob(seq); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			attempt = 0
+			continue
+		}
+		// The database refuses writes: keep them, and try again.
+		d.mu.Lock()
+		d.done = append(seqs, d.done...)
+		d.mu.Unlock()
+		if attempt == 0 {
+			d.log.Error().Err(err).Int("jobs", len(seqs)).Msg("could not remove finished jobs from the outbox; retrying")
+		}
+		<-d.clock.After(backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64))
+		attempt++
 	}
 }

@@ -25,6 +25,7 @@ func (f runFunc) Run(ctx context.Context, job store.Job) (func(*store.Tx) error,
 }
 func (runFunc) GiveUp(*store.Tx, store.Job, error) error { return nil }
 func (runFunc) Describe(job store.Job) string            { return "do " + job.Kind }
+func (runFunc) Redoable(job store.Job) bool              { return job.Kind == "redoable" }
 
 // giveUpRunner is a runFunc whose GiveUp is a function too.
 type giveUpRunner struct {

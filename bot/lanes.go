@@ -65,6 +65,9 @@ func RespondLane(user string) string { return "respond:" + user }
 // ViewLane is the lane of the modals opened for a user: "view:U0123ABCD".
 func ViewLane(user string) string { return "view:" + user }
 
+// NameLane is the lane of looking up a user's display name, "name:U0123ABCD".
+func NameLane(user string) string { return "name:" + user }
+
 // MessageLane is the lane of reading one message for the timeline,
 // "message:C0123ABCD/1692269160.000100": reads of different messages (a
 // pin storm) go in parallel; the draft waits for them all.

@@ -64,7 +64,7 @@ var allJobKinds = []string{
 	"create_channel", "invite", "post", "post_summary", "update_summary", "pin", "topic", "respond",
 	"ephemeral", "open_view", "upload_postmortem", "react", "fetch_message",
 	"page_dm", "page_group", "page_provider", "page_update_dm", "page_escalate",
-	"update_preview", "update_refresh_preview", "update_remind", "fetch_followup", "confirm_pin",
+	"update_preview", "update_refresh_preview", "update_remind", "fetch_followup", "confirm_pin", "learn_name",
 }
 
 // allButtonIDs are the action ids of every button the bot posts (paging.go,

@@ -73,7 +73,7 @@ func (h *Handlers) registerCore(reg *Registry) {
 		{Kind: jobRespond, Describe: "answer a command", Run: Decoded(h.runRespond)},
 		{Kind: jobEphemeral, Describe: "answer someone privately", Run: Decoded(h.runEphemeral)},
 		{Kind: jobOpenView, Describe: "open a form", Run: Decoded(h.runOpenView)},
-		{Kind: jobReact, Describe: "add or remove a reaction", Run: Decoded(h.runReact)},
+		{Kind: jobReact, Describe: "add or remove a reaction", Run: Decoded(h.runReact), Redoable: true},
 	} {
 		reg.Job(j)
 	}
@@ -137,6 +137,13 @@ func (h *Handlers) ReportFailure(tx *store.Tx, job store.Job, err error) error {
 		text += fmt.Sprintf(" I am not a member of <#%s>: invite me with `/invite @incidentbot` there.", p.Channel)
 	}
 	return h.NewRequest(tx).Post(inc.ChannelID, text, nil)
+}
+
+// Redoable says whether a job may run again after a crash at no harm. It
+// implements bot.Runner.
+func (h *Handlers) Redoable(job store.Job) bool {
+	j, ok := h.reg.jobs[job.Kind]
+	return ok && j.Redoable
 }
 
 // Describe says what a job does, completing "I could not …". It implements

@@ -59,6 +59,10 @@ type Job struct {
 	// GiveUp, if set, replaces the default report of a failed job (a
 	// warning in the incident channel).
 	GiveUp GiveUpFunc
+	// Redoable: running it again after a crash does no harm (a reaction),
+	// so a success that records nothing is removed from the outbox in a
+	// later shared commit.
+	Redoable bool
 }
 
 // ActionFunc handles one clicked button (block action), once the core has

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
@@ -22,12 +23,19 @@ const (
 	// jobConfirmPin adds the ✅ to a pin recorded from its message event and
 	// fills in its author's name, in one job.
 	jobConfirmPin = "confirm_pin"
+	// jobLearnName looks up the name of someone who writes in an incident
+	// channel for the first time, so a pin of their messages is recorded
+	// whole at once.
+	jobLearnName = "learn_name"
 )
 
 // Module is the timeline capability.
 type Module struct {
 	h    *handlers.Handlers
 	seen seen
+	// learning dedupes name lookups of new writers (asked).
+	learning sync.Mutex
+	asked    map[string]bool
 }
 
 // New returns the timeline module; the emojis and prefix it captures with
@@ -42,6 +50,7 @@ func (m *Module) Register(h *handlers.Handlers, reg *handlers.Registry) {
 	m.h = h
 	reg.Command(handlers.Command{Name: "note", Usage: "note [--at 10:28] <text>", Help: "add to the timeline (times in UTC)", Run: m.noteCommand})
 	reg.Command(handlers.Command{Name: "timeline", Usage: "timeline [page]", Help: "show the timeline", Run: m.timelineCommand})
+	reg.Job(handlers.Job{Kind: jobLearnName, Describe: "look up a name for the timeline", Run: handlers.Decoded(m.runLearnName), Redoable: true})
 	reg.Job(handlers.Job{Kind: jobConfirmPin, Describe: "confirm a pinned message", Run: handlers.Decoded(m.runConfirmPin)})
 	reg.Job(handlers.Job{Kind: jobFetchMessage, Describe: "read a message for the timeline", Run: handlers.Decoded(m.runFetchMessage), GiveUp: m.fetchGaveUp})
 	for _, emoji := range h.Config().TimelineEmojis {
@@ -121,6 +130,40 @@ func (m *Module) complete(e *incident.Entry, channel, ts string) bool {
 	return true
 }
 
+// learnJob names a user whose display name to look up.
+type learnJob struct {
+	User string `json:"user"`
+}
+
+// learn looks up, once, the name of someone writing in an incident channel
+// whose name is not known yet (off the ack path, by a job).
+func (m *Module) learn(r *handlers.Request, user string) error {
+	if user == "" {
+		return nil
+	}
+	if _, ok := m.h.CachedUserName(user); ok {
+		return nil
+	}
+	m.learning.Lock()
+	defer m.learning.Unlock()
+	if m.asked == nil {
+		m.asked = map[string]bool{}
+	}
+	if m.asked[user] {
+		return nil
+	}
+	m.asked[user] = true // forgotten when the lookup ran (or never, if this transaction fails: then pins fetch the name)
+	return r.Enqueue(bot.NameLane(user), jobLearnName, learnJob{User: user})
+}
+
+func (m *Module) runLearnName(ctx context.Context, p learnJob) (func(*store.Tx) error, error) {
+	_, _, err := m.h.UserName(ctx, p.User)
+	m.learning.Lock()
+	delete(m.asked, p.User)
+	m.learning.Unlock()
+	return nil, err
+}
+
 // runConfirmPin adds the ✅ to a pin and fills in its author's name.
 func (m *Module) runConfirmPin(ctx context.Context, p fetchJob) (func(*store.Tx) error, error) {
 	var author string
@@ -163,6 +206,9 @@ func (m *Module) message(r *handlers.Request, msg handlers.Message) error {
 		return err
 	} else if inc != nil {
 		m.remember(msg) // a later pin of it then needs no history call
+		if err := m.learn(r, msg.User); err != nil {
+			return err
+		}
 	}
 	switch msg.SubType {
 	case "message_changed":
