@@ -133,6 +133,9 @@ func (r AlertRoute) Severity(labels map[string]string) Severity {
 		return DefaultSeverity
 	}
 	for _, m := range []map[string]Severity{r.SeverityMap, DefaultSeverityMap} {
+		if s, ok := m[v]; ok && s.Valid() { // an exact key wins over one differing in case
+			return s
+		}
 		for k, s := range m {
 			if strings.EqualFold(strings.TrimSpace(k), v) && s.Valid() {
 				return s
