@@ -1,0 +1,60 @@
+package bot
+
+import (
+	"math/rand/v2"
+
+	"github.com/incidentbot/incidentbot/store"
+)
+
+// removeLater removes a redoable job from the outbox in a commit shared
+// with the others that finish meanwhile, off its worker's path. Lost in a
+// crash, the removal only means the job runs once more.
+func (d *dispatcher) removeLater(seq uint64) {
+	d.mu.Lock()
+	d.done = append(d.done, seq)
+	start := !d.flushing
+	d.flushing = true
+	d.mu.Unlock()
+	if start {
+		d.flushes.Add(1)
+		go d.flushDone()
+	}
+}
+
+// flushDone removes the finished redoable jobs, all those that gathered
+// since the last flush in one commit, until none is left.
+func (d *dispatcher) flushDone() {
+	defer d.flushes.Done()
+	for attempt := 0; ; {
+		d.mu.Lock()
+		seqs := d.done
+		d.done = nil
+		if len(seqs) == 0 {
+			d.flushing = false
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+		err := d.commit(func(tx *store.Tx) error {
+			for _, seq := range seqs {
+				if _, err := tx.DeleteJob(seq); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			attempt = 0
+			continue
+		}
+		// The database refuses writes: keep them, and try again.
+		d.mu.Lock()
+		d.done = append(seqs, d.done...)
+		d.mu.Unlock()
+		if attempt == 0 {
+			d.log.Error().Err(err).Int("jobs", len(seqs)).Msg("could not remove finished jobs from the outbox; retrying")
+		}
+		<-d.clock.After(backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64))
+		attempt++
+	}
+}
