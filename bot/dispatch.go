@@ -359,7 +359,7 @@ func (d *dispatcher) wait(ctx context.Context, l *lane, wait time.Duration) {
 // commit (never the Slack call) while the database refuses writes.
 func (d *dispatcher) finish(ctx context.Context, log zerolog.Logger, job store.Job, commit func(*store.Tx) error) outcome {
 	if commit == nil && d.runner.Redoable(job) {
-		d.removeLater(job.Seq)
+		d.removeLater(ctx, job.Seq)
 		return jobDone
 	}
 	for attempt := 0; ; attempt++ {

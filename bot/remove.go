@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"math/rand/v2"
 
 	"github.com/incidentbot/incidentbot/store"
@@ -9,7 +10,7 @@ import (
 // removeLater removes a redoable job from the outbox in a commit shared
 // with the others that finish meanwhile, off its worker's path. Lost in a
 // crash, the removal only means the job runs once more.
-func (d *dispatcher) removeLater(seq uint64) {
+func (d *dispatcher) removeLater(ctx context.Context, seq uint64) {
 	d.mu.Lock()
 	d.done = append(d.done, seq)
 	start := !d.flushing
@@ -17,13 +18,13 @@ func (d *dispatcher) removeLater(seq uint64) {
 	d.mu.Unlock()
 	if start {
 		d.flushes.Add(1)
-		go d.flushDone()
+		go d.flushDone(ctx)
 	}
 }
 
 // flushDone removes the finished redoable jobs, all those that gathered
 // since the last flush in one commit, until none is left.
-func (d *dispatcher) flushDone() {
+func (d *dispatcher) flushDone(ctx context.Context) {
 	defer d.flushes.Done()
 	for attempt := 0; ; {
 		d.mu.Lock()
@@ -47,14 +48,24 @@ func (d *dispatcher) flushDone() {
 			attempt = 0
 			continue
 		}
-		// The database refuses writes: keep them, and try again.
+		// The database refuses writes: keep them, and try again — unless
+		// the bot is stopping: then they stay in the outbox and run once
+		// more at the next start, which they may.
 		d.mu.Lock()
 		d.done = append(seqs, d.done...)
+		if ctx.Err() != nil {
+			d.done, d.flushing = nil, false
+			d.mu.Unlock()
+			return
+		}
 		d.mu.Unlock()
 		if attempt == 0 {
 			d.log.Error().Err(err).Int("jobs", len(seqs)).Msg("could not remove finished jobs from the outbox; retrying")
 		}
-		<-d.clock.After(backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64))
+		select {
+		case <-d.clock.After(backoff(attempt, d.cfg.Backoff, d.cfg.MaxBackoff, rand.Float64)):
+		case <-ctx.Done():
+		}
 		attempt++
 	}
 }
