@@ -103,3 +103,17 @@ func EscalationLane(incident int64, escalation, step int) string {
 func ReminderLane(incident int64, gen int) string {
 	return TimerLane("remind", incident, int64(gen))
 }
+
+// AlertLane is an alert's own lane: posting and redrawing its message, in
+// order. "alert:<id>".
+func AlertLane(alert int64) string { return TimerLane("alert", alert) }
+
+// AlertTimerLane is the lane of an alert's quiet-period timer:
+// "alert_quiet:<alert>".
+func AlertTimerLane(alert int64) string { return TimerLane("alert_quiet", alert) }
+
+// AlertEscalationLane is the timer lane of an alert escalation's step:
+// "alert_escalate:<alert>:<escalation>:<step>".
+func AlertEscalationLane(alert int64, escalation, step int) string {
+	return TimerLane("alert_escalate", alert, int64(escalation), int64(step))
+}

@@ -33,8 +33,13 @@ const (
 	// is set: whatever changes the incident, as its commands do.
 	Responders
 	// Paged is only the person a page was sent to, in the DM it was sent
-	// to. The button's value is EncodeValue(incident, escalation, page).
+	// to. The button's value is EncodeValue(incident, escalation, page),
+	// or EncodeAlertValue(alert, escalation, page) for a page of an alert.
 	Paged
+	// AlertChannel is whoever acts from the channel an alert was posted to
+	// (and is one of INCIDENTBOT_RESPONDERS, when that is set): the alert
+	// message's buttons. The value is EncodeAlertValue(alert, …).
+	AlertChannel
 )
 
 func (a Access) String() string {
@@ -47,6 +52,8 @@ func (a Access) String() string {
 		return "responders"
 	case Paged:
 		return "paged"
+	case AlertChannel:
+		return "alert channel"
 	}
 	return "access(" + strconv.Itoa(int(a)) + ")"
 }
@@ -143,6 +150,9 @@ func (r *Request) actionAllowed(access Access, value, from string) error {
 	if access == Anyone {
 		return nil
 	}
+	if access == AlertChannel || (access == Paged && IsAlertValue(value)) {
+		return r.alertActionAllowed(access, value, from)
+	}
 	inc, err := r.valueIncident(value)
 	if err != nil {
 		return err
@@ -156,6 +166,39 @@ func (r *Request) actionAllowed(access Access, value, from string) error {
 		}
 	}
 	return r.allowed(inc, access, a)
+}
+
+// alertActionAllowed checks a click on an alert's button, or on the page
+// DM of an alert's page.
+func (r *Request) alertActionAllowed(access Access, value, from string) error {
+	n := 0
+	if access == Paged {
+		n = 2
+	}
+	id, ids, err := ParseAlertValue(value, n)
+	if err != nil && access == AlertChannel {
+		id, _, err = ParseAlertValue(value, 1) // e.g. "a7:1", a button naming more
+	}
+	if err != nil {
+		return forbidden("I could not tell which alert this belongs to")
+	}
+	a, err := r.Tx.Alert(id)
+	if errors.Is(err, incident.ErrNotFound) {
+		return forbidden("it belongs to an alert I do not know")
+	} else if err != nil {
+		return err
+	}
+	if access == Paged {
+		var p *incident.Page
+		if e, err := a.Escalation(ids[0]); err == nil {
+			p, _ = e.Page(ids[1])
+		}
+		return r.allowed(nil, Paged, act{from: from, page: p})
+	}
+	if from == "" || from != a.Channel {
+		return forbidden("this button works only in the channel the alert was posted to")
+	}
+	return r.responder()
 }
 
 // Forms are bound to the person they were opened for: OpenView appends

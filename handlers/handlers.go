@@ -172,6 +172,14 @@ func (h *Handlers) Load(id int64) (*incident.Incident, error) {
 	return inc, err
 }
 
+// Update runs fn in one write transaction with a Request of its own, as
+// an envelope's handler runs: what fn writes and enqueues commits together
+// or not at all. For work that does not come from Slack (an alert posted
+// to the alert receiver); r.User is empty.
+func (h *Handlers) Update(fn func(r *Request) error) error {
+	return h.store.Update(func(tx *store.Tx) error { return fn(h.NewRequest(tx)) })
+}
+
 // NewRequest is a request with no user, for a job's commit: what it enqueues
 // and records happens at the handlers' now.
 func (h *Handlers) NewRequest(tx *store.Tx) *Request { return &Request{Tx: tx, Now: h.now(), h: h} }

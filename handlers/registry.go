@@ -123,7 +123,13 @@ type Hooks struct {
 	// Resolved: the incident is resolving; the hook runs before it is
 	// written, so it may change it (paging stops its escalations).
 	Resolved HookFunc
+	// AlertChanged: an alert changed (and was written), e.g. paging moved
+	// on or someone acknowledged a page of it: redraw what shows it.
+	AlertChanged AlertHookFunc
 }
+
+// AlertHookFunc is a hook on an alert (see Hooks.AlertChanged).
+type AlertHookFunc func(r *Request, a *incident.AlertRecord) error
 
 // Registry is everything the handlers dispatch to, declared by the core and
 // the modules. A name or prefix claimed twice is an error of New.
@@ -211,7 +217,7 @@ func (r *Registry) Job(j Job) {
 // as access says (their values start with the incident, see EncodeValue).
 // No prefix may start another (both would claim the same ids).
 func (r *Registry) Action(prefix string, access Access, fn ActionFunc) {
-	if !r.accessOK("action "+prefix, access, Anyone, Members, Responders, Paged) {
+	if !r.accessOK("action "+prefix, access, Anyone, Members, Responders, Paged, AlertChannel) {
 		return
 	}
 	for _, a := range r.actions {
@@ -296,6 +302,19 @@ type JobInfo struct{ Kind, Owner, Describe string }
 // Owner returns the module that registered a command ("command x"), job kind
 // ("job kind y"), action prefix, view or reaction; "" if none did.
 func (r *Registry) Owner(what string) string { return r.owners[what] }
+
+// AlertChanged runs every module's AlertChanged hook for a, which the
+// caller has written.
+func (r *Request) AlertChanged(a *incident.AlertRecord) error {
+	for _, k := range r.h.reg.hooks {
+		if k.AlertChanged != nil {
+			if err := k.AlertChanged(r, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // Notify runs, for every module that set it, the hook pick selects, e.g.
 // r.Notify(inc, func(k Hooks) HookFunc { return k.Declared }). It stops at

@@ -43,3 +43,22 @@ func ParseValue(s string, n int) (incident int64, ids []int, err error) {
 	}
 	return incident, ids, nil
 }
+
+// alertMark starts the values of an alert's buttons and of the page DMs
+// sent for an alert: "a<alert>[:<id>…]" ("a7", "a7:1:2").
+const alertMark = "a"
+
+// EncodeAlertValue encodes an alert id and the ids inside it.
+func EncodeAlertValue(alert int64, ids ...int) string { return alertMark + EncodeValue(alert, ids...) }
+
+// IsAlertValue reports whether a value names an alert rather than an incident.
+func IsAlertValue(s string) bool { return strings.HasPrefix(s, alertMark) }
+
+// ParseAlertValue decodes EncodeAlertValue's values, as ParseValue does.
+func ParseAlertValue(s string, n int) (alert int64, ids []int, err error) {
+	rest, ok := strings.CutPrefix(s, alertMark)
+	if !ok {
+		return 0, nil, fmt.Errorf("value %q does not name an alert", Clip(s, 40))
+	}
+	return ParseValue(rest, n)
+}

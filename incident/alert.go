@@ -28,37 +28,37 @@ const (
 // with the alerts it holds. Repeated notifications of one group are merged
 // into it with Merge.
 type AlertGroup struct {
-	Source      string            // SourceAlertmanager, SourceGrafana or SourceGeneric
-	Key         string            // groupKey, or the generic dedup_key
-	Status      AlertStatus       // firing while any of its alerts fires
-	Labels      map[string]string // the labels all its alerts share
-	GroupLabels map[string]string // the labels the source grouped by
-	Alerts      []Alert
-	ExternalURL string // the sending Alertmanager or Grafana
-	Title       string // Grafana's title, the generic summary; else empty
-	Truncated   int    // alerts the source left out (truncatedAlerts)
+	Source      string            `json:"source"`                 // SourceAlertmanager, SourceGrafana or SourceGeneric
+	Key         string            `json:"key"`                    // groupKey, or the generic dedup_key
+	Status      AlertStatus       `json:"status"`                 // firing while any of its alerts fires
+	Labels      map[string]string `json:"labels,omitempty"`       // the labels all its alerts share
+	GroupLabels map[string]string `json:"group_labels,omitempty"` // the labels the source grouped by
+	Alerts      []Alert           `json:"alerts"`
+	ExternalURL string            `json:"external_url,omitempty"` // the sending Alertmanager or Grafana
+	Title       string            `json:"title,omitempty"`        // Grafana's title, the generic summary; else empty
+	Truncated   int               `json:"truncated,omitempty"`    // alerts the source left out (truncatedAlerts)
 }
 
 // Alert is one alert of a group, identified within it by its fingerprint.
 type Alert struct {
-	Fingerprint string
-	Status      AlertStatus
-	Labels      map[string]string
-	Annotations map[string]string
-	Summary     string // the summary annotation
-	Description string // the description annotation
-	RunbookURL  string // the runbook_url annotation, when an http(s) URL
-	Value       string // Grafana's valueString or values, e.g. "B=44.24 C=1"
-	StartsAt    time.Time
-	EndsAt      time.Time // zero while firing, when the source says nothing
-	Links       []AlertLink
+	Fingerprint string            `json:"fingerprint"`
+	Status      AlertStatus       `json:"status"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Summary     string            `json:"summary,omitempty"`     // the summary annotation
+	Description string            `json:"description,omitempty"` // the description annotation
+	RunbookURL  string            `json:"runbook_url,omitempty"` // the runbook_url annotation, when an http(s) URL
+	Value       string            `json:"value,omitempty"`       // Grafana's valueString or values, e.g. "B=44.24 C=1"
+	StartsAt    time.Time         `json:"starts_at,omitzero"`
+	EndsAt      time.Time         `json:"ends_at,omitzero"` // zero while firing, when the source says nothing
+	Links       []AlertLink       `json:"links,omitempty"`
 }
 
 // AlertLink is a link shown with an alert: its source, dashboard, silence.
 // Only http and https URLs are kept, so no javascript: link reaches Slack.
 type AlertLink struct {
-	URL  string
-	Text string
+	URL  string `json:"url"`
+	Text string `json:"text"`
 }
 
 // amAlert is one alert of Alertmanager's webhook payload, with Grafana's

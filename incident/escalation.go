@@ -103,36 +103,63 @@ func (e *Escalation) Targets() []Target {
 	return e.Levels[e.Level].Targets
 }
 
-// StartEscalation begins paging levels (a policy's, or one ad hoc level) at
-// now. The caller pages Targets().
-func (inc *Incident) StartEscalation(policy string, levels []Level, repeat int, by User, message string, now time.Time) (*Escalation, error) {
+// Escalations are the runs of paging of an incident or an alert, oldest
+// first; an escalation's ID is its place in the list, from 1.
+type Escalations []Escalation
+
+// Start begins paging levels (a policy's, or one ad hoc level) at now. The
+// caller pages Targets().
+func (es *Escalations) Start(policy string, levels []Level, repeat int, by User, message string, now time.Time) (*Escalation, error) {
 	if len(levels) == 0 || len(levels[0].Targets) == 0 {
 		return nil, Invalid("Nobody to page.", "Name a policy (/incident oncall lists them), @someone or a @group.")
 	}
-	inc.Escalations = append(inc.Escalations, Escalation{
-		ID: len(inc.Escalations) + 1, Policy: policy, Levels: levels, Repeat: repeat, State: EscalationActive,
+	*es = append(*es, Escalation{
+		ID: len(*es) + 1, Policy: policy, Levels: levels, Repeat: repeat, State: EscalationActive,
 		By: by, Message: message, Started: now, Due: now.Add(levels[0].Timeout),
 	})
-	return &inc.Escalations[len(inc.Escalations)-1], nil
+	return &(*es)[len(*es)-1], nil
 }
 
-// Escalation returns escalation id of the incident.
-func (inc *Incident) Escalation(id int) (*Escalation, error) {
-	if id < 1 || id > len(inc.Escalations) {
-		return nil, fmt.Errorf("%s escalation %d: %w", inc.Ref(), id, ErrNotFound)
+// Get returns escalation id; ref names its incident or alert in the error.
+func (es Escalations) Get(ref string, id int) (*Escalation, error) {
+	if id < 1 || id > len(es) {
+		return nil, fmt.Errorf("%s escalation %d: %w", ref, id, ErrNotFound)
 	}
-	return &inc.Escalations[id-1], nil
+	return &es[id-1], nil
 }
 
-// Escalated reports whether policy was ever paged for the incident.
-func (inc *Incident) Escalated(policy string) bool {
-	for _, e := range inc.Escalations {
+// Escalated reports whether policy was ever paged.
+func (es Escalations) Escalated(policy string) bool {
+	for _, e := range es {
 		if strings.EqualFold(e.Policy, policy) {
 			return true
 		}
 	}
 	return false
 }
+
+// Active returns the escalations still paging.
+func (es Escalations) Active() []*Escalation {
+	var out []*Escalation
+	for i := range es {
+		if es[i].Active() {
+			out = append(out, &es[i])
+		}
+	}
+	return out
+}
+
+// StartEscalation begins paging levels (a policy's, or one ad hoc level) at
+// now. The caller pages Targets().
+func (inc *Incident) StartEscalation(policy string, levels []Level, repeat int, by User, message string, now time.Time) (*Escalation, error) {
+	return inc.Escalations.Start(policy, levels, repeat, by, message, now)
+}
+
+// Escalation returns escalation id of the incident.
+func (inc *Incident) Escalation(id int) (*Escalation, error) { return inc.Escalations.Get(inc.Ref(), id) }
+
+// Escalated reports whether policy was ever paged for the incident.
+func (inc *Incident) Escalated(policy string) bool { return inc.Escalations.Escalated(policy) }
 
 // Advance moves to the next level, or round, at now. It returns false when
 // the escalation is not active or has just run out: then it is exhausted.
@@ -256,15 +283,7 @@ func (e *Escalation) Tried() []Page {
 }
 
 // ActiveEscalations returns the escalations still paging.
-func (inc *Incident) ActiveEscalations() []*Escalation {
-	var out []*Escalation
-	for i := range inc.Escalations {
-		if inc.Escalations[i].Active() {
-			out = append(out, &inc.Escalations[i])
-		}
-	}
-	return out
-}
+func (inc *Incident) ActiveEscalations() []*Escalation { return inc.Escalations.Active() }
 
 // pagingLines describes every escalation for the postmortem: who was paged
 // when, who acknowledged, and how long it took.
