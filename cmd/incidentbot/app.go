@@ -289,6 +289,7 @@ func state(db *store.DB, b *bot.Bot) metrics.State {
 			}
 		}
 		st.EscalationsPending = c.EscalationsPending
+		st.Alerts = tx.AlertCounts()
 		return err
 	})
 	return st
