@@ -50,6 +50,10 @@ type Config struct {
 	// never printed (Validate names it, never its value).
 	ICalToken  string   `envconfig:"ICAL_TOKEN" desc:"secret that GET /oncall/<schedule>.ics?token=… must carry (at least 20 characters: letters, digits, - _ . ~); empty: the calendar feeds are off (404)"`
 	Responders []string `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
+	// AlertsAddr is where the alert receiver listens; each alert route of
+	// the escalation file names the variable holding its bearer token.
+	AlertsAddr  string `split_words:"true" desc:"host:port of the alert receiver (Alertmanager webhook and generic JSON, routed by the escalation file's alert_routes), e.g. 0.0.0.0:9094 or 127.0.0.1:9094; empty: the receiver is off"`
+	AlertsStorm int    `split_words:"true" default:"20" desc:"new alert groups per minute on one route before they are gathered into one storm alert (a whole number, at least 1)"`
 }
 
 // Lookup reads one variable of an environment: its value and whether it is
@@ -121,8 +125,8 @@ func Load(lookup Lookup) (Config, error) {
 	if err := envconfig.Process(EnvPrefix, &c); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
-			// Only durations can fail to parse; strings and lists cannot,
-			// so a token is never repeated here.
+			// Only durations and numbers can fail to parse; strings and
+			// lists cannot, so a token is never repeated here.
 			return c, fmt.Errorf("%s: cannot read %q as %s", pe.KeyName, pe.Value, typeExample(pe.TypeName))
 		}
 		return c, err
@@ -135,6 +139,10 @@ func typeExample(typeName string) string {
 	switch typeName {
 	case "time.Duration":
 		return "a duration such as 30m or 1h30m (0 disables)"
+	case "int":
+		return "a whole number such as 20"
+	case "float64":
+		return "a number such as 1 or 2.5"
 	}
 	return "a " + typeName
 }
