@@ -1,7 +1,10 @@
 package alerts
 
 import (
+	"time"
+
 	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/incident"
 )
 
 // alertsCommand handles "/incident alerts": the open alerts, newest first.
@@ -12,4 +15,9 @@ func (m *Module) alertsCommand(r *handlers.Request, _ string) (string, error) {
 		return "", err
 	}
 	return renderAlertList(open, r.Now, true), nil
+}
+
+// ListText is the open alerts as a plain table, for `incidentbot alerts`.
+func ListText(open []*incident.AlertRecord, now time.Time) string {
+	return renderAlertList(open, now, false)
 }

@@ -1,4 +1,4 @@
-package main
+package check
 
 import (
 	"reflect"
@@ -26,7 +26,7 @@ func TestAlertTokens(t *testing.T) {
 		"DATA_ALERTS_TOKEN":     dataToken,
 		"OLD_PLATFORM_TOKEN":    " " + platformToken,
 	}
-	got, err := alertTokens(routes, func(k string) string { return env[k] })
+	got, err := AlertTokens(routes, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("alertTokens: %v", err)
 	}
@@ -34,7 +34,7 @@ func TestAlertTokens(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("alertTokens = %v, want %v", got, want)
 	}
-	if got, err := alertTokens(nil, func(string) string { return "" }); err != nil || len(got) != 0 {
+	if got, err := AlertTokens(nil, func(string) string { return "" }); err != nil || len(got) != 0 {
 		t.Errorf("no routes: %v, %v; want no tokens", got, err)
 	}
 }
@@ -67,7 +67,7 @@ func TestAlertTokensRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := alertTokens(tc.routes, func(k string) string { return tc.env[k] })
+			got, err := AlertTokens(tc.routes, func(k string) string { return tc.env[k] })
 			if err == nil {
 				t.Fatalf("alertTokens = %v, want an error", got)
 			}
