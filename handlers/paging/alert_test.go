@@ -233,16 +233,24 @@ func TestAckAlert(t *testing.T) {
 // schedule with nobody on call, an empty user group) is kept on the alert
 // as a failed page, with the reason.
 func TestAlertPagesNobody(t *testing.T) {
-	for _, tc := range []struct{ target, error string }{
-		{"schedule:later", "Nobody is on call in schedule later right now"},
-		{"hollow", "User group " + empty + " has no members"},
+	for _, tc := range []struct {
+		target, error string
+		state         incident.EscalationState
+	}{
+		// Nobody to page at any step: it runs out at once.
+		{"schedule:later", "Nobody is on call in schedule later right now", incident.EscalationExhausted},
+		{"hollow", "User group " + empty + " has no members", incident.EscalationActive},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			x := newHarness(t)
 			a := x.newAlert("Nobody home")
 			x.update(func(r *handlers.Request) error { return x.paging.PageAlert(r, a, tc.target, "") })
 			x.settle()
-			pages := x.alert(a.ID).Escalations[0].Pages
+			e := x.alert(a.ID).Escalations[0]
+			if e.State != tc.state {
+				t.Errorf("escalation %s, want %s", e.State, tc.state)
+			}
+			pages := e.Pages
 			if len(pages) == 0 {
 				t.Fatal("no failed page kept")
 			}
