@@ -51,6 +51,7 @@ func alHarness(t *testing.T, route string, opts ...harnessOption) (*harness, str
 		}
 		h.cfg.EscalationFile = file
 		h.cfg.AlertsAddr = freeAddr(t)
+		h.cfg.AlertsStorm = 20
 		h.deps.Getenv = func(k string) string {
 			if k == "AL_PLATFORM_TOKEN" {
 				return alToken

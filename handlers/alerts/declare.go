@@ -24,6 +24,12 @@ func (m *Module) declare(r *handlers.Request, a *incident.AlertRecord, by incide
 	if !d.Severity.Valid() {
 		d.Severity = incident.DefaultSeverity
 	}
+	if by.ID == "" {
+		// Declared by the route itself: the bot declares it, as the one
+		// that received the alert.
+		d.By = incident.User{ID: m.h.Config().BotUserID, Name: by.Name}
+		by = d.By
+	}
 	saved := r.User
 	r.User = by
 	inc, err := m.cfg.Declarer.Declare(r, d)

@@ -91,7 +91,7 @@ func (m *Module) open(r *handlers.Request, route *incident.AlertRoute, unrouted 
 		return nil, "", err
 	}
 	a := &incident.AlertRecord{
-		ID: id, Route: route.Name, Key: key, Group: *g, Severity: route.Severity(g.Labels), Status: incident.AlertFiring,
+		ID: id, Route: route.Name, Key: key, Group: *g, Severity: groupSeverity(route, g), Status: incident.AlertFiring,
 		Unrouted: unrouted, Received: r.Now, Updated: r.Now, Notifications: 1, Channel: route.Channel,
 	}
 	if err := r.Tx.CountAlert(store.CountAlertsNew, 1); err != nil {
@@ -166,6 +166,9 @@ func (m *Module) update(r *handlers.Request, a *incident.AlertRecord, g *inciden
 	a.Group.Merge(g)
 	a.Updated = r.Now
 	a.Notifications++
+	if s := groupSeverity(route0(m, a), &a.Group); s.Valid() && s < a.Severity {
+		a.Severity = s // a worse alert joined
+	}
 	if a.Group.Status == incident.AlertResolved {
 		return tookResolved, m.resolve(r, a, incident.User{})
 	}
@@ -272,6 +275,41 @@ func (m *Module) changed(r *handlers.Request, a *incident.AlertRecord) error {
 		return err
 	}
 	return r.EnqueueThrottled(bot.AlertLane(a.ID), jobAlertUpdate, alertJob{Alert: a.ID, Version: a.Version})
+}
+
+// groupSeverity is the severity of a group: the worst of its firing
+// alerts' (each read from the group's labels with its own), as the labels
+// the group shares may leave the severity out when its alerts differ.
+func groupSeverity(route *incident.AlertRoute, g *incident.AlertGroup) incident.Severity {
+	if route == nil {
+		return incident.DefaultSeverity
+	}
+	worst := incident.Severity(0)
+	for _, a := range g.Alerts {
+		if a.Status != incident.AlertFiring && g.Status == incident.AlertFiring {
+			continue
+		}
+		labels := make(map[string]string, len(g.Labels)+len(a.Labels))
+		for k, v := range g.Labels {
+			labels[k] = v
+		}
+		for k, v := range a.Labels {
+			labels[k] = v
+		}
+		if s := route.Severity(labels); s.Valid() && (worst == 0 || s < worst) {
+			worst = s
+		}
+	}
+	if worst == 0 {
+		return route.Severity(g.Labels)
+	}
+	return worst
+}
+
+// route0 is an alert's route, nil if the file no longer has it.
+func route0(m *Module, a *incident.AlertRecord) *incident.AlertRoute {
+	r, _ := m.route(a.Route)
+	return r
 }
 
 func plural(n int) string {
