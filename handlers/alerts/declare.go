@@ -90,6 +90,12 @@ func (m *Module) incidentChannel(r *handlers.Request, inc *incident.Incident) er
 	if err := r.Post(inc.ChannelID, text, nil); err != nil {
 		return err
 	}
+	// Whoever took the alert is one of its responders.
+	if a.AckedBy.ID != "" && a.AckedBy.ID != inc.DeclaredBy.ID {
+		if err := r.Invite(inc.ChannelID, a.AckedBy.ID); err != nil {
+			return err
+		}
+	}
 	return m.changed(r, a)
 }
 
