@@ -118,6 +118,8 @@ func TestAlertDeclareFromButton(t *testing.T) {
 	ch := h.incidentChannel(1)
 	h.ExpectMessage(ch.ID, "Declared from alert", "ALERT-1")
 	h.ExpectShows(alerts, msg.TS, "INC-1")
+	// The pinned summary links back to the alert's message.
+	h.ExpectShows(ch.ID, h.summaryTS(1), "Declared from alert ALERT-1", "/archives/"+alerts+"/p")
 	inc := h.storedIncident(1)
 	if !inc.Times.Started.Equal(start.Truncate(time.Second)) {
 		t.Errorf("started = %v, want the alert's startsAt %v", inc.Times.Started, start)

@@ -78,6 +78,14 @@ func (m *Module) incidentChannel(r *handlers.Request, inc *incident.Incident) er
 	if a.TS != "" {
 		if link, ok := m.h.LocalPermalink(a.Channel, a.TS, ""); ok {
 			where = "<" + link + "|the alert's message> in <#" + a.Channel + ">"
+			// The pinned summary links back too: its description is shown
+			// escaped, and Slack links a bare URL.
+			if !strings.Contains(inc.Description, link) {
+				inc.Description = strings.TrimSpace(inc.Description + " " + link)
+				if err := r.Tx.PutIncident(inc); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	text := fmt.Sprintf(":rotating_light: Declared from alert *%s*: %s — %s", a.Ref(), handlers.Safe(handlers.Clip(a.Title(), 300)), where)
