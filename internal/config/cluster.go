@@ -78,7 +78,7 @@ func (c Config) ClusterPeerList() ([]Peer, error) {
 		errs = append(errs, fmt.Errorf("INCIDENTBOT_CLUSTER_PEERS lists %d voters, more than %d: every change waits for a majority, and %d voters already survive %d failures; use 3, 5 or 7",
 			n, MaxClusterVoters, MaxClusterVoters, MaxClusterVoters/2))
 	case n%2 == 0:
-		errs = append(errs, fmt.Errorf("INCIDENTBOT_CLUSTER_PEERS lists %d voters, an even number: a cluster of %d needs a majority of %d and so tolerates no more failures (%d) than one of %d, the extra node only adds a failure point; use %d or %d voters",
+		errs = append(errs, fmt.Errorf("INCIDENTBOT_CLUSTER_PEERS lists %d voters, an even number: a cluster of %d needs a majority of %d, so it tolerates no more failures (%d) than a cluster of %d and the extra node only adds a failure point; use %d or %d voters",
 			n, n, n/2+1, (n-1)/2, n-1, n-1, n+1))
 	}
 	return peers, errors.Join(errs...)
