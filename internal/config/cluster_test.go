@@ -8,17 +8,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/incidentbot/incidentbot/internal/config/clustertest"
 )
 
 const threePeers = "incidentbot-0=incidentbot-0.incidentbot-peers:7946,incidentbot-1=incidentbot-1.incidentbot-peers:7946,incidentbot-2=incidentbot-2.incidentbot-peers:7946"
 
 // clusterConfig is a valid node incidentbot-1 of three, with TLS from ca.
-func clusterConfig(t *testing.T, ca *testCA) Config {
+func clusterConfig(t *testing.T, ca *clustertest.CA) Config {
 	t.Helper()
 	c := validConfig()
 	c.DB = "/data/incidentbot.db"
 	c.ClusterNodeID, c.ClusterBind, c.ClusterPeers = "incidentbot-1", "0.0.0.0:7946", threePeers
-	nodeTLS(t, &c, ca, leafOpts{})
+	nodeTLS(t, &c, ca, clustertest.Options{})
 	return c
 }
 
@@ -57,8 +59,8 @@ func TestClusterPeerList(t *testing.T) {
 }
 
 func TestValidateCluster(t *testing.T) {
-	ca := newTestCA(t, "incidentbot cluster CA")
-	inter := ca.intermediate(t, "incidentbot intermediate")
+	ca := clustertest.NewCA(t, "incidentbot cluster CA")
+	inter := ca.Intermediate(t, "incidentbot intermediate")
 	tests := []struct {
 		name    string
 		change  func(*Config)
@@ -78,14 +80,14 @@ func TestValidateCluster(t *testing.T) {
 		{"bind port only", func(c *Config) { c.ClusterBind = ":7946" }, nil, ""},
 		{"explicit directory", func(c *Config) { c.ClusterDir = "/data/raft" }, func(c Config) bool { return c.ClusterDir == "/data/raft" }, ""},
 		{"node id with spaces", func(c *Config) { c.ClusterNodeID = " incidentbot-1 " }, func(c Config) bool { return c.ClusterNodeID == "incidentbot-1" }, ""},
-		{"certificate without extended key usage", func(c *Config) { nodeTLS(t, c, ca, leafOpts{noEKU: true}) }, nil, ""},
+		{"certificate without extended key usage", func(c *Config) { nodeTLS(t, c, ca, clustertest.Options{NoEKU: true}) }, nil, ""},
 		{"certificate from an intermediate, chain in the file", func(c *Config) {
-			nodeTLS(t, c, inter, leafOpts{})
+			nodeTLS(t, c, inter, clustertest.Options{})
 			chain, _ := os.ReadFile(c.ClusterTLSCert)
-			if err := os.WriteFile(c.ClusterTLSCert, append(chain, inter.pem...), 0o600); err != nil {
+			if err := os.WriteFile(c.ClusterTLSCert, append(chain, inter.PEM...), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(c.ClusterTLSCa, ca.pem, 0o600); err != nil {
+			if err := os.WriteFile(c.ClusterTLSCa, ca.PEM, 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}, nil, ""},
@@ -113,7 +115,7 @@ func TestValidateCluster(t *testing.T) {
 }
 
 func TestValidateClusterRefuses(t *testing.T) {
-	ca, other := newTestCA(t, "incidentbot cluster CA"), newTestCA(t, "another CA")
+	ca, other := clustertest.NewCA(t, "incidentbot cluster CA"), clustertest.NewCA(t, "another CA")
 	const mode = "INCIDENTBOT_CLUSTER_NODE_ID is empty: set the node id, e.g. incidentbot-0, or unset the cluster variables for single-node mode"
 	tests := []struct {
 		name   string
@@ -176,17 +178,19 @@ func TestValidateClusterRefuses(t *testing.T) {
 		{"key not PEM", func(c *Config) { writeOver(t, c.ClusterTLSKey, []byte("not a key")) },
 			[]string{"INCIDENTBOT_CLUSTER_TLS_KEY (", "holds no PEM private key"}},
 		{"key of another certificate", func(c *Config) {
-			_, key := ca.leaf(t, leafOpts{cn: "x"})
+			_, key := ca.Issue(t, clustertest.Options{CN: "x"})
 			writeOver(t, c.ClusterTLSKey, key)
 		}, []string{"INCIDENTBOT_CLUSTER_TLS_CERT (", "and INCIDENTBOT_CLUSTER_TLS_KEY (", "are not a certificate and its key"}},
 		{"the key as the certificate", func(c *Config) { c.ClusterTLSCert = c.ClusterTLSKey }, []string{"INCIDENTBOT_CLUSTER_TLS_CERT (", "holds no PEM certificate"}},
 		{"CA not PEM", func(c *Config) { writeOver(t, c.ClusterTLSCa, []byte("nope")) },
 			[]string{"INCIDENTBOT_CLUSTER_TLS_CA (", "holds no PEM certificate", "ca.crt"}},
-		{"certificate of another CA", func(c *Config) { writeOver(t, c.ClusterTLSCa, other.pem) },
+		{"certificate of another CA", func(c *Config) { writeOver(t, c.ClusterTLSCa, other.PEM) },
 			[]string{"INCIDENTBOT_CLUSTER_TLS_CERT (", "is not one the other nodes accept from INCIDENTBOT_CLUSTER_TLS_CA (", "signed by that CA", "unknown authority"}},
-		{"expired certificate", func(c *Config) { nodeTLS(t, c, ca, leafOpts{notAfter: time.Now().Add(-time.Minute)}) },
+		{"expired certificate", func(c *Config) { nodeTLS(t, c, ca, clustertest.Options{NotAfter: time.Now().Add(-time.Minute)}) },
 			[]string{"INCIDENTBOT_CLUSTER_TLS_CERT (", "valid now", "expired"}},
-		{"server auth only", func(c *Config) { nodeTLS(t, c, ca, leafOpts{eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}) },
+		{"server auth only", func(c *Config) {
+			nodeTLS(t, c, ca, clustertest.Options{EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		},
 			[]string{"INCIDENTBOT_CLUSTER_TLS_CERT (", "server auth, client auth", "key usage"}},
 		// The directory.
 		{"directory is the database", func(c *Config) { c.ClusterDir = c.DB },
@@ -227,6 +231,13 @@ func TestValidateClusterReportsEverything(t *testing.T) {
 			t.Errorf("error does not say %q:\n%s", w, err)
 		}
 	}
+}
+
+// nodeTLS issues a node certificate from ca and points c's TLS variables
+// at its files in a fresh directory.
+func nodeTLS(t *testing.T, c *Config, ca *clustertest.CA, o clustertest.Options) {
+	t.Helper()
+	c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCa = ca.Files(t, t.TempDir(), o)
 }
 
 func writeOver(t *testing.T, file string, b []byte) {

@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/incidentbot/incidentbot/internal/config/clustertest"
 )
 
 // nodeTLSConfig is ClusterTLS of a node whose certificate ca issued for cn.
-func nodeTLSConfig(t *testing.T, ca *testCA, cn string) (*tls.Config, Config) {
+func nodeTLSConfig(t *testing.T, ca *clustertest.CA, cn string) (*tls.Config, Config) {
 	t.Helper()
 	var c Config
-	nodeTLS(t, &c, ca, leafOpts{cn: cn})
+	nodeTLS(t, &c, ca, clustertest.Options{CN: cn})
 	cfg, err := c.ClusterTLS()
 	if err != nil || cfg == nil {
 		t.Fatalf("ClusterTLS: %v, %v", cfg, err)
@@ -27,9 +29,9 @@ func nodeTLSConfig(t *testing.T, ca *testCA, cn string) (*tls.Config, Config) {
 
 // rawTLS is a client or server config holding a key pair ca issued, with
 // no verification of its own: an intruder's.
-func rawTLS(t *testing.T, ca *testCA, cn string) *tls.Config {
+func rawTLS(t *testing.T, ca *clustertest.CA, cn string) *tls.Config {
 	t.Helper()
-	cert, key := ca.leaf(t, leafOpts{cn: cn})
+	cert, key := ca.Issue(t, clustertest.Options{CN: cn})
 	pair, err := tls.X509KeyPair(cert, key)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +85,7 @@ func handshake(t *testing.T, server, client *tls.Config) handshakeResult {
 }
 
 func TestClusterTLSHandshake(t *testing.T) {
-	ca, other := newTestCA(t, "incidentbot cluster CA"), newTestCA(t, "another CA")
+	ca, other := clustertest.NewCA(t, "incidentbot cluster CA"), clustertest.NewCA(t, "another CA")
 	node0, _ := nodeTLSConfig(t, ca, "incidentbot-0.incidentbot-peers")
 	node1, _ := nodeTLSConfig(t, ca, "incidentbot-1.incidentbot-peers")
 
@@ -138,7 +140,7 @@ func TestClusterTLSHandshake(t *testing.T) {
 // Secret's files) is used from the next handshake; a broken rewrite keeps
 // the last good one.
 func TestClusterTLSReload(t *testing.T) {
-	ca := newTestCA(t, "incidentbot cluster CA")
+	ca := clustertest.NewCA(t, "incidentbot cluster CA")
 	server, c := nodeTLSConfig(t, ca, "incidentbot-0.incidentbot-peers")
 	client, _ := nodeTLSConfig(t, ca, "incidentbot-1.incidentbot-peers")
 	serial := func() string {
@@ -160,7 +162,7 @@ func TestClusterTLSReload(t *testing.T) {
 		}
 	}
 	first := serial()
-	cert, key := ca.leaf(t, leafOpts{cn: "incidentbot-0.incidentbot-peers"})
+	cert, key := ca.Issue(t, clustertest.Options{CN: "incidentbot-0.incidentbot-peers"})
 	rewrite(cert, key, time.Now().Add(time.Minute))
 	renewed := serial()
 	if renewed == first {
@@ -171,7 +173,7 @@ func TestClusterTLSReload(t *testing.T) {
 		t.Errorf("after a broken rewrite serial %s, want the last good %s", got, renewed)
 	}
 	// A certificate the CA did not sign is not taken up either.
-	cert, key = newTestCA(t, "another CA").leaf(t, leafOpts{cn: "incidentbot-0.incidentbot-peers"})
+	cert, key = clustertest.NewCA(t, "another CA").Issue(t, clustertest.Options{CN: "incidentbot-0.incidentbot-peers"})
 	rewrite(cert, key, time.Now().Add(3*time.Minute))
 	if got := serial(); got != renewed {
 		t.Errorf("after a certificate of another CA serial %s, want the last good %s", got, renewed)
@@ -186,7 +188,7 @@ func TestClusterTLSConfig(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "INCIDENTBOT_CLUSTER_TLS_CERT") {
 		t.Errorf("missing files: %v", err)
 	}
-	ca := newTestCA(t, "incidentbot cluster CA")
+	ca := clustertest.NewCA(t, "incidentbot cluster CA")
 	cfg, _ := nodeTLSConfig(t, ca, "incidentbot-0.incidentbot-peers")
 	if cfg.MinVersion != tls.VersionTLS13 || cfg.ClientAuth != tls.RequireAnyClientCert || !cfg.SessionTicketsDisabled || cfg.VerifyPeerCertificate == nil {
 		t.Errorf("ClusterTLS() = %+v", cfg)
@@ -197,7 +199,7 @@ func TestClusterTLSConfig(t *testing.T) {
 	if err := cfg.VerifyPeerCertificate([][]byte{[]byte("junk")}, nil); err == nil {
 		t.Error("VerifyPeerCertificate accepted junk")
 	}
-	leaf, _ := ca.leaf(t, leafOpts{cn: "x", eku: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	leaf, _ := ca.Issue(t, clustertest.Options{CN: "x", EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	if err := cfg.VerifyPeerCertificate([][]byte{pemDER(t, leaf)}, nil); err == nil {
 		t.Error("VerifyPeerCertificate accepted a client-auth-only certificate")
 	}
