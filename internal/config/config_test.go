@@ -200,6 +200,14 @@ func TestPrintTable(t *testing.T) {
 		{"INCIDENTBOT_ICAL_TOKEN", "-", "no"},
 		{"INCIDENTBOT_ALERTS_ADDR", "-", "no"},
 		{"INCIDENTBOT_ALERTS_STORM", "20", "no"},
+		{"INCIDENTBOT_CLUSTER_NODE_ID", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_BIND", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_PEERS", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_TLS_CERT", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_TLS_KEY", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_TLS_CA", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_INSECURE", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_DIR", "-", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {

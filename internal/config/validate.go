@@ -127,6 +127,9 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 		}
 	}
 	errs = append(errs, checkAlerts(c.AlertsAddr, c.HTTPAddr, c.AlertsStorm)...)
+	clusterWarnings, clusterErrs := c.validateCluster()
+	warnings = append(warnings, clusterWarnings...)
+	errs = append(errs, clusterErrs...)
 	switch c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat)); c.LogFormat {
 	case "json", "console":
 	default:
