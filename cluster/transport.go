@@ -127,8 +127,12 @@ func (m *mux) serve(raw net.Conn) {
 	if m.serverTLS != nil {
 		tc := tls.Server(raw, m.serverTLS)
 		if err := tc.Handshake(); err != nil {
-			// A node with a certificate from another CA ends here.
-			m.log.Warn().Err(err).Str("remote", raw.RemoteAddr().String()).Msg("cluster: refused a connection: TLS handshake failed")
+			select {
+			case <-m.closed: // shutting down: not a refusal
+			default:
+				// A node with a certificate from another CA ends here.
+				m.log.Warn().Err(err).Str("remote", raw.RemoteAddr().String()).Msg("cluster: refused a connection: TLS handshake failed")
+			}
 			m.drop(raw)
 			return
 		}
