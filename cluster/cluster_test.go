@@ -231,15 +231,52 @@ func testMinority(t *testing.T, c *testCluster, all []string) {
 	t.Logf("recovered with %s leading; the minority's unacked entry committed later: %v", leader.ID(), committed)
 }
 
-// TestInsecure runs without TLS (tests only) and says so in the log.
+// recMetrics records the Metrics calls of all nodes.
+type recMetrics struct {
+	mu            sync.Mutex
+	leaderChanges int
+	forwards      map[string]int
+	states        map[string]int
+}
+
+func (m *recMetrics) LeaderChanged() { m.mu.Lock(); m.leaderChanges++; m.mu.Unlock() }
+func (m *recMetrics) ForwardDone(kind string, d time.Duration, err error) {
+	m.mu.Lock()
+	m.forwards[fmt.Sprintf("%s:%v", kind, err == nil)]++
+	m.mu.Unlock()
+}
+func (m *recMetrics) Raft(state string, term, commit, applied uint64) {
+	m.mu.Lock()
+	m.states[state]++
+	m.mu.Unlock()
+}
+
+// TestInsecure runs without TLS (tests only), says so in the log, and
+// feeds the Metrics hooks.
 func TestInsecure(t *testing.T) {
-	c := newTestCluster(t, 3, nil, fast)
+	m := &recMetrics{forwards: map[string]int{}, states: map[string]int{}}
+	c := newTestCluster(t, 3, nil, func(cfg *Config) { fast(cfg); cfg.Metrics = m })
 	leader := c.waitLeader(10 * time.Second)
 	replicate(t, leader, "p", 20)
 	c.waitConverged(10*time.Second, 20, "n1", "n2", "n3")
 	if !c.log.contains("INSECURE MODE") {
 		t.Fatal("Insecure mode was not logged")
 	}
+	for _, n := range c.running() {
+		echo(n)
+	}
+	if _, err := c.follower(leader).Forward(context.Background(), "echo", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "metrics", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.leaderChanges >= 3 && m.forwards["echo:true"] == 1 && m.states["leader"] > 0 && m.states["follower"] > 0
+	}, func() string {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return fmt.Sprintf("%d %v %v", m.leaderChanges, m.forwards, m.states)
+	})
 }
 
 // TestSingleNode: a one-voter cluster leads itself and serves Forward locally.
