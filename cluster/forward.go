@@ -150,6 +150,11 @@ func (n *Node) roundTrip(ctx context.Context, addr string, req request) (code by
 
 // serveForward answers the requests of one forward connection, in turn.
 func (n *Node) serveForward(c net.Conn) {
+	select {
+	case <-n.ready:
+	case <-n.ctx.Done():
+		return
+	}
 	br, bw := bufio.NewReader(c), bufio.NewWriter(c)
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(serverIdle))

@@ -50,6 +50,9 @@ type Node struct {
 	reports  map[string]peerReport // the leader's latest poll of each peer
 	hbFail   map[string]time.Time  // peers failing heartbeats, since
 
+	// ready is closed once raft runs: the port accepts earlier, and a peer's
+	// status poll can arrive before this node has a raft to answer from.
+	ready    chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -74,16 +77,17 @@ func New(cfg Config, sm StateMachine) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: log, sm: sm, metrics: cfg.Metrics,
 		wake:    make(chan struct{}),
+		ready:   make(chan struct{}),
 		reports: map[string]peerReport{},
 		hbFail:  map[string]time.Time{},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	var cleanup []func()
 	fail := func(err error) (*Node, error) {
+		n.cancel() // first: connections accepted meanwhile wait on it
 		for i := len(cleanup) - 1; i >= 0; i-- {
 			cleanup[i]()
 		}
-		n.cancel()
 		return nil, err
 	}
 
@@ -170,6 +174,7 @@ func New(cfg Config, sm StateMachine) (*Node, error) {
 		return fail(fmt.Errorf("cluster: start raft: %w", err))
 	}
 	n.raft = r
+	close(n.ready)
 
 	obs := make(chan raft.Observation, 64)
 	r.RegisterObserver(raft.NewObserver(obs, false, func(o *raft.Observation) bool {
@@ -306,10 +311,24 @@ func (n *Node) Snapshot() error {
 // election timeout), then raft stops, the port closes and raft.db is closed.
 func (n *Node) Shutdown() error { return n.stop(true) }
 
+func (n *Node) voters() int {
+	cf := n.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return 0
+	}
+	v := 0
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			v++
+		}
+	}
+	return v
+}
+
 // stop shuts down; transfer=false is a crash as the cluster sees it (tests).
 func (n *Node) stop(transfer bool) error {
 	n.stopOnce.Do(func() {
-		if transfer && n.raft.State() == raft.Leader {
+		if transfer && n.raft.State() == raft.Leader && n.voters() > 1 {
 			f := n.raft.LeadershipTransfer()
 			done := make(chan error, 1)
 			go func() { done <- f.Error() }()

@@ -82,6 +82,19 @@ func TestForeignCARefused(t *testing.T) {
 	if n := calls.Load(); n != 0 {
 		t.Fatalf("the handler ran %d times for refused peers", n)
 	}
+	// A forwarded request that reaches a follower is answered ErrNotLeader.
+	f1 := c.follower(leader)
+	var f2 *Node
+	for _, n := range c.running() {
+		if n != leader && n != f1 {
+			f2 = n
+		}
+	}
+	code, body, _, err := f1.roundTrip(ctx, c.cfgs[f2.ID()].selfAddr(), request{op: opForward, kind: "x"})
+	if err != nil || code != codeNotLeader {
+		t.Fatalf("forward to a follower: code %d %q, %v; want codeNotLeader", code, body, err)
+	}
+
 	// And the cluster itself still works over mutual TLS.
 	if reply, err := c.follower(leader).Forward(ctx, "x", nil); err != nil || string(reply) != "served" {
 		t.Fatalf("member Forward: %q, %v", reply, err)
