@@ -13,9 +13,20 @@ import (
 // hclogWriter re-emits it with its level and fields. This is far smaller than
 // implementing hclog.Logger's twenty-odd methods over zerolog.
 func newHCLogger(name string, log zerolog.Logger) hclog.Logger {
-	level := hclog.Info // raft's DEBUG logs every heartbeat and RPC
-	if log.GetLevel() <= zerolog.DebugLevel {
-		level = hclog.Debug
+	// hclog filters at the source, so raft formats nothing zerolog would
+	// drop (a zero zerolog.Logger drops everything). raft's DEBUG logs
+	// every heartbeat and RPC: only when the bot logs at debug.
+	level := hclog.Off
+	for _, l := range []struct {
+		ev *zerolog.Event
+		hc hclog.Level
+	}{{log.Debug(), hclog.Debug}, {log.Info(), hclog.Info}, {log.Warn(), hclog.Warn}, {log.Error(), hclog.Error}} {
+		if l.ev != nil {
+			l.ev.Discard()
+			if level == hclog.Off {
+				level = l.hc
+			}
+		}
 	}
 	return hclog.New(&hclog.LoggerOptions{
 		Name:        name,
