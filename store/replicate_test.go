@@ -318,10 +318,33 @@ func TestWriteSetBuckets(t *testing.T) {
 		}
 		return c.Put([]byte("k"), []byte("v"))
 	})
+	// Written, deleted and made again in one transaction: the handle of the
+	// first is not the bucket of the last.
+	update(t, leader, func(tx *Tx) error {
+		x := tx.bucket(bucketTimeline).Bucket([]byte("x"))
+		if err := x.Bucket([]byte("y")).Put([]byte("old"), []byte("1")); err != nil {
+			return err
+		}
+		if err := tx.bucket(bucketTimeline).DeleteBucket([]byte("x")); err != nil {
+			return err
+		}
+		x, err := tx.bucket(bucketTimeline).CreateBucket([]byte("x"))
+		if err != nil {
+			return err
+		}
+		y, err := x.CreateBucket([]byte("y"))
+		if err != nil {
+			return err
+		}
+		return y.Put([]byte("k"), []byte("v"))
+	})
 	follower := openTestDB(t)
 	applyAll(t, follower, raft.entries())
 	sameDump(t, "follower", dump(t, follower, true), dump(t, leader, true))
 	err := follower.View(func(tx *Tx) error {
+		if v := tx.bucket(bucketTimeline).Bucket([]byte("x")).Bucket([]byte("y")).Get([]byte("old")); v != nil {
+			return errors.New("x/y/old survived its bucket")
+		}
 		tl := tx.bucket(bucketTimeline)
 		if tl.Bucket(u64(1)).exists() {
 			return errors.New("timeline 1 still there")

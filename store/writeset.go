@@ -8,9 +8,11 @@ package store
 //	version  byte (writeSetVersion)
 //	base     uvarint: the Raft index last applied when it was captured
 //	ops      until the end, each an op byte and its operands:
-//	  opPath         flags byte, bytes: the bucket the next ops act on, a
-//	                 run of segments (uvarint length, name) from the root;
+//	  opPath         flags byte, bytes: declares the bucket the next ops act
+//	                 on (it gets the next number, from 0), a run of
+//	                 segments (uvarint length, name) from the root;
 //	                 flag 1 = appending (FillPercent appendFill)
+//	  opSwitch       uvarint: the ops act on declared bucket n again
 //	  opPut          key bytes, value bytes
 //	  opDelete       key bytes
 //	  opSequence     uvarint: the bucket's sequence after NextSequence
@@ -18,10 +20,12 @@ package store
 //	  opDeleteBucket name bytes
 //
 // where bytes is a uvarint length and that many bytes. A path is written
-// only when it changes, so a transaction that writes an incident and its
-// index names each bucket once. Every op sets an absolute state (a value, a
-// sequence, a bucket being there or not), so applying a write-set again
-// changes nothing.
+// once and then switched to by number, so a pin, which writes its entry,
+// its source index and the entry again, names each bucket once. An
+// opDeleteBucket forgets every declared path (a bucket deleted and made
+// again is a new bucket to bbolt). Every op sets an absolute state (a
+// value, a sequence, a bucket being there or not), so applying a write-set
+// again changes nothing.
 
 import (
 	"bytes"
@@ -44,30 +48,44 @@ const (
 	opSequence
 	opCreateBucket
 	opDeleteBucket
+	opSwitch
 )
 
 const pathAppending = 1 // opPath flag
 
 // writeSet records the writes of one capturing transaction.
 type writeSet struct {
-	buf      []byte
-	ops      int    // writes recorded (opPath not counted)
-	path     []byte // path of the last opPath written
-	fill     bool
-	havePath bool
+	buf   []byte
+	ops   int        // writes recorded (opPath and opSwitch not counted)
+	paths []declared // declared by opPath, by number
+	cur   int        // the current one, -1 for none
+}
+
+type declared struct {
+	path []byte
+	fill bool
 }
 
 func newWriteSet(base uint64) *writeSet {
-	ws := &writeSet{buf: make([]byte, 0, 256)}
+	ws := &writeSet{buf: make([]byte, 0, 256), cur: -1}
 	ws.buf = append(ws.buf, writeSetVersion)
 	ws.buf = binary.AppendUvarint(ws.buf, base)
 	return ws
 }
 
-// at makes path the bucket the next op acts on.
+// at makes path the bucket the next op acts on. A path declared appending
+// serves for writes that are not: bbolt keeps FillPercent on the handle.
 func (ws *writeSet) at(path []byte, fill bool) {
-	if ws.havePath && bytes.Equal(path, ws.path) && (ws.fill || !fill) {
-		return // bbolt keeps FillPercent on the handle, so once is enough
+	match := func(d declared) bool { return bytes.Equal(d.path, path) && (d.fill || !fill) }
+	if ws.cur >= 0 && match(ws.paths[ws.cur]) {
+		return
+	}
+	for i, d := range ws.paths {
+		if match(d) {
+			ws.buf = binary.AppendUvarint(append(ws.buf, opSwitch), uint64(i))
+			ws.cur = i
+			return
+		}
 	}
 	var flags byte
 	if fill {
@@ -75,7 +93,8 @@ func (ws *writeSet) at(path []byte, fill bool) {
 	}
 	ws.buf = append(ws.buf, opPath, flags)
 	ws.buf = appendBytes(ws.buf, path)
-	ws.path, ws.fill, ws.havePath = path, fill, true
+	ws.paths = append(ws.paths, declared{path, fill})
+	ws.cur = len(ws.paths) - 1
 }
 
 func (ws *writeSet) put(path []byte, fill bool, key, value []byte) {
@@ -106,6 +125,7 @@ func (ws *writeSet) deleteBucket(path []byte, fill bool, name []byte) {
 	ws.at(path, fill)
 	ws.buf = appendBytes(append(ws.buf, opDeleteBucket), name)
 	ws.ops++
+	ws.paths, ws.cur = ws.paths[:0], -1
 }
 
 func appendBytes(dst, b []byte) []byte {
@@ -138,11 +158,12 @@ func decodeHeader(data []byte) (base uint64, ops []byte, err error) {
 // path that are missing.
 func applyOps(tx *bolt.Tx, ops []byte) error {
 	d := decoder{b: ops}
-	var cur *bolt.Bucket // nil: the root, or no opPath yet
+	var cur *bolt.Bucket     // nil: the root, or no opPath yet
+	var paths []*bolt.Bucket // declared
 	havePath := false
 	for len(d.b) > 0 && d.err == nil {
 		op := d.byte()
-		if op != opPath && !havePath {
+		if op != opPath && op != opSwitch && !havePath {
 			return fmt.Errorf("%w: op %d before a path", errWriteSet, op)
 		}
 		if cur == nil && (op == opPut || op == opDelete || op == opSequence) {
@@ -158,7 +179,15 @@ func applyOps(tx *bolt.Tx, ops []byte) error {
 			if cur, err = openPath(tx, path); err == nil && cur != nil && flags&pathAppending != 0 {
 				cur.FillPercent = appendFill
 			}
-			havePath = true
+			paths, havePath = append(paths, cur), true
+		case opSwitch:
+			n := d.uvarint()
+			if d.err == nil && n >= uint64(len(paths)) {
+				return fmt.Errorf("%w: switch to bucket %d of %d declared", errWriteSet, n, len(paths))
+			}
+			if d.err == nil {
+				cur, havePath = paths[n], true
+			}
 		case opPut:
 			k, v := d.bytes(), d.bytes()
 			if d.err == nil {
@@ -190,6 +219,7 @@ func applyOps(tx *bolt.Tx, ops []byte) error {
 				if errors.Is(err, bolt.ErrBucketNotFound) {
 					err = nil // already gone: applied before
 				}
+				paths = paths[:0] // as the writer forgets them: they may be gone
 			}
 		default:
 			return fmt.Errorf("%w: unknown op %d", errWriteSet, op)
