@@ -41,14 +41,16 @@ import (
 // written only once every node reads it.
 const writeSetVersion = 1
 
+// The ops, by the byte that starts each: persisted in Raft logs and
+// snapshots-to-be, so never renumbered (writeset_test.go pins them).
 const (
-	opPath byte = 1 + iota
-	opPut
-	opDelete
-	opSequence
-	opCreateBucket
-	opDeleteBucket
-	opSwitch
+	opPath         byte = 1
+	opPut          byte = 2
+	opDelete       byte = 3
+	opSequence     byte = 4
+	opCreateBucket byte = 5
+	opDeleteBucket byte = 6
+	opSwitch       byte = 7
 )
 
 const pathAppending = 1 // opPath flag

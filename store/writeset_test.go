@@ -2,7 +2,10 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -81,4 +84,55 @@ func TestApplyKeepsFillPercent(t *testing.T) {
 	if l, f := size(local), size(follower); f > l+l/10 {
 		t.Fatalf("follower's leaf pages take %d bytes, a single node's %d", f, l)
 	}
+}
+
+// The encoding is persisted in Raft logs: pinned byte for byte. A change
+// is a new writeSetVersion, read alongside this one.
+func TestWriteSetEncodingGolden(t *testing.T) {
+	ws := newWriteSet(300)
+	tl := appendSegment(nil, []byte("tl"))
+	entries := appendSegment(slices.Clone(tl), []byte("e"))
+	ws.sequence(entries, true, 2)
+	ws.put(entries, false, []byte("k"), []byte("vv"))
+	ws.createBucket(tl, false, []byte("n"))
+	ws.delete(entries, true, []byte("k"))
+	ws.deleteBucket(tl, false, []byte("n"))
+	ws.put(tl, false, []byte("x"), nil)
+	const want = "01ac02" + // version 1, base 300
+		"01010502746c0165" + "0402" + // path tl/e appending (#0), sequence 2
+		"02016b027676" + // put k=vv
+		"01000302746c" + "05016e" + // path tl (#1), create bucket n
+		"0700" + "03016b" + // switch to #0, delete k
+		"0701" + "06016e" + // switch to #1, delete bucket n (forgets the paths)
+		"01000302746c" + "02017800" // path tl (#0 again), put x=""
+	if got := hex.EncodeToString(ws.buf); got != want {
+		t.Fatalf("encoding\n got %s\nwant %s", got, want)
+	}
+	if ws.ops != 6 {
+		t.Fatalf("%d ops, want 6", ws.ops)
+	}
+}
+
+// No write-set, however malformed, crashes a node: it is applied, or
+// refused and changes nothing. The base index is set to the one applied,
+// so the ops are what is explored.
+func FuzzApplyWriteSet(f *testing.F) {
+	leader, raft := leaderDB(f)
+	workload(f, leader)
+	for _, e := range raft.entries() {
+		f.Add(e.data)
+	}
+	db := openTestDB(f)
+	var index uint64
+	f.Fuzz(func(t *testing.T, data []byte) {
+		applied, _ := db.Applied()
+		if _, ops, err := decodeHeader(data); err == nil {
+			data = append(binary.AppendUvarint([]byte{writeSetVersion}, applied), ops...)
+		}
+		index++
+		err := db.ApplyWriteSet(index, 1, data)
+		if now, _ := db.Applied(); (err == nil) != (now == index) || (err != nil && now != applied) {
+			t.Fatalf("entry %d: %v, and applied moved from %d to %d", index, err, applied, now)
+		}
+	})
 }
