@@ -2,6 +2,11 @@
 // package that imports bbolt. Every change goes through Update (or Batch) with
 // a *Tx whose methods speak the domain's types, so a Slack event's effects
 // and the Slack calls it causes are committed together or not at all.
+//
+// In a cluster the store is Raft's state machine: a transaction's writes are
+// captured as a write-set and committed through a Replicator, and every node
+// applies the write-sets in log order (replicate.go, writeset.go); a node
+// that falls behind is sent a snapshot (snapshot.go).
 package store
 
 import (
