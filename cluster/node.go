@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -304,6 +305,20 @@ func (n *Node) Snapshot() error {
 		return nil
 	}
 	return mapRaftErr(err)
+}
+
+// RestoreFrom makes a whole database (a bbolt file, e.g. a single-node
+// incidentbot's) the cluster's state: raft.Restore on the leader installs it
+// as a snapshot, which the followers receive too. It is how a single-node
+// deployment becomes a cluster (incidentbot cluster bootstrap --from FILE).
+// On the leader only; size is the stream's length, or 0 if unknown.
+func (n *Node) RestoreFrom(r io.Reader, size int64) error {
+	if n.raft.State() != raft.Leader {
+		id, _ := n.Leader()
+		return fmt.Errorf("%w (leader %q): run it on the leader", ErrNotLeader, id)
+	}
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: size}
+	return mapRaftErr(n.raft.Restore(meta, r, 10*time.Minute))
 }
 
 // Shutdown leaves gracefully: a leader first hands its leadership to an

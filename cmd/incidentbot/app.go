@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/cluster"
 	"github.com/incidentbot/incidentbot/handlers"
 	"github.com/incidentbot/incidentbot/handlers/alerts"
 	"github.com/incidentbot/incidentbot/handlers/comms"
@@ -58,6 +59,8 @@ type app struct {
 	// INCIDENTBOT_ALERTS_ADDR is empty.
 	alerts        net.Listener
 	alertReceiver http.Handler
+	// cluster is this node's Raft member; nil in single-node mode.
+	cluster *cluster.Node
 }
 
 // newApp opens the database and wires everything; it makes no network call,
