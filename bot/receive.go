@@ -149,9 +149,7 @@ func (b *Bot) record(ctx context.Context, batch []*Envelope) {
 	var he *handlerError
 	switch {
 	case err == nil:
-		for i, env := range batch {
-			b.ack(ctx, env.ID, env.Type, env.ReceivedAt, acks[i])
-		}
+		b.writer.ackCommitted(ctx, batch, acks)
 	case errors.As(err, &he) && len(batch) > 1:
 		for _, env := range batch {
 			b.record(ctx, []*Envelope{env})

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/incidentbot/incidentbot/store"
@@ -20,7 +21,8 @@ const maxOutcomes = 256
 // and a storm of pins and their confirmations pays one fsync per round,
 // not one for the envelopes and another for the outbox. An envelope is
 // acked, and an outcome's caller told, only once the commit holding it
-// returned.
+// returned; the acks are sent by a goroutine of their own, in order, while
+// the writer goes on with the next commit.
 //
 // If a shared commit fails because one envelope's handler or one outcome
 // failed, envelopes and outcomes are committed apart, each as if it had
@@ -38,10 +40,19 @@ type writer struct {
 	// and Slack's socket buffers the rest.
 	envs chan *Envelope
 	wake chan struct{} // an outcome is waiting
+	// acks carries committed envelopes and their ack payloads, in commit
+	// order, to the goroutine that sends the acks while the writer goes on
+	// to its next commit. Set (by run, on its goroutine) while run is.
+	acks chan ackBatch
 
 	mu      sync.Mutex
 	outs    []*commitReq
 	running bool // run is taking outcomes; else commitOutcome commits alone
+}
+
+type ackBatch struct {
+	envs     []*Envelope
+	payloads []any
 }
 
 type commitReq struct {
@@ -111,6 +122,24 @@ func (w *writer) takeOutcomes() []*commitReq {
 // receive loop has stopped by then; envelopes still waiting are not acked
 // (Slack redelivers them). Outcomes still waiting are committed.
 func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
+	// Acks go out from their own goroutine, in commit order: sending one
+	// can wait for the socket (and for its goroutine to be scheduled), and
+	// meanwhile the writer applies and commits the next batch.
+	w.acks = make(chan ackBatch, 64)
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		for a := range w.acks {
+			for i, env := range a.envs {
+				w.b.ack(ctx, env.ID, env.Type, env.ReceivedAt, a.payloads[i])
+			}
+		}
+	}()
+	defer func() {
+		close(w.acks)
+		<-acked
+		w.acks = nil
+	}()
 	w.mu.Lock()
 	w.running = true
 	w.mu.Unlock()
@@ -193,9 +222,7 @@ func (w *writer) commit(ctx context.Context, envs []*Envelope, outs []*commitReq
 		for _, r := range outs {
 			r.done <- nil
 		}
-		for i, env := range envs {
-			w.b.ack(ctx, env.ID, env.Type, env.ReceivedAt, acks[i])
-		}
+		w.ackCommitted(ctx, envs, acks)
 	case errors.As(err, &he) || errors.As(err, &m):
 		// Apart, as if each had come alone.
 		w.flush(outs)
@@ -206,6 +233,18 @@ func (w *writer) commit(ctx context.Context, envs []*Envelope, outs []*commitReq
 			r.done <- err
 		}
 		w.b.withhold(ctx, envs, err)
+	}
+}
+
+// ackCommitted acks envelopes whose commit returned, with their payloads:
+// through the ack goroutine while run is on, else at once.
+func (w *writer) ackCommitted(ctx context.Context, envs []*Envelope, payloads []any) {
+	if w.acks != nil {
+		w.acks <- ackBatch{envs: slices.Clone(envs), payloads: payloads}
+		return
+	}
+	for i, env := range envs {
+		w.b.ack(ctx, env.ID, env.Type, env.ReceivedAt, payloads[i])
 	}
 }
 

@@ -48,7 +48,6 @@ type writerTest struct {
 	// committedAtAck: for each ack, whether the envelope's effect was
 	// already committed (visible to a new read transaction).
 	committedAtAck []bool
-	writesAtAck    []int32
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -113,7 +112,6 @@ func (wt *writerTest) ack(_ context.Context, id string, _ any) error {
 	defer wt.mu.Unlock()
 	wt.acks = append(wt.acks, id)
 	wt.committedAtAck = append(wt.committedAtAck, committed)
-	wt.writesAtAck = append(wt.writesAtAck, wt.writes.Load())
 	return nil
 }
 
@@ -253,7 +251,15 @@ func TestWriterAcksInOrderAfterCommit(t *testing.T) {
 // in the very next commit even when more outcomes wait than one commit
 // takes.
 func TestWriterSharesCommitsEnvelopesFirst(t *testing.T) {
-	wt := newWriterTest(t, handlerFunc(recordEnvelope))
+	var wt *writerTest
+	var mu sync.Mutex
+	in := map[string]int32{} // envelope → the commit it was applied in
+	wt = newWriterTest(t, handlerFunc(func(tx *store.Tx, env *Envelope) (any, error) {
+		mu.Lock()
+		in[env.ID] = wt.writes.Load() + 1 // counted once committed
+		mu.Unlock()
+		return recordEnvelope(tx, env)
+	}))
 	release := wt.block()
 	n := maxOutcomes + 100
 	wait := wt.outcomes("out", n, -1)
@@ -276,11 +282,13 @@ func TestWriterSharesCommitsEnvelopesFirst(t *testing.T) {
 	if w := wt.writes.Load(); w != 3 {
 		t.Errorf("%d commits, want 3", w)
 	}
-	for i, w := range wt.writesAtAck {
-		if w != 2 {
-			t.Errorf("envelope %s acked after commit %d, want 2 (the first after the one it waited for)", wt.acks[i], w)
+	mu.Lock()
+	for id, c := range in {
+		if c != 2 {
+			t.Errorf("envelope %s applied in commit %d, want 2 (the first after the one it waited for)", id, c)
 		}
 	}
+	mu.Unlock()
 	if kinds := wt.kinds(); len(kinds) != 20+n {
 		t.Errorf("%d recorded, want %d", len(kinds), 20+n)
 	}
