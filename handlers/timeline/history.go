@@ -43,9 +43,9 @@ type historyRead struct {
 	err    error // set before done is closed
 }
 
-// pageFunc reads one page of a channel's history between oldest and
-// latest, inclusive: conversations.history.
-type pageFunc func(ctx context.Context, channel, oldest, latest, cursor string) (msgs []slack.Message, next string, err error)
+// pageFunc reads one page of up to limit messages of a channel's history
+// between oldest and latest, inclusive: conversations.history.
+type pageFunc func(ctx context.Context, channel, oldest, latest, cursor string, limit int) (msgs []slack.Message, next string, err error)
 
 // want notes a pin whose message will be read, so that the read that
 // comes first covers it too. A note left by a transaction that did not
@@ -185,10 +185,14 @@ func readRange(ctx context.Context, channel string, covers map[string]bool, page
 			latest = ts
 		}
 	}
+	limit := historyPage
+	if len(covers) == 1 {
+		limit = 1 // the range is that message
+	}
 	found := map[string]*slack.Message{}
 	cursor := ""
 	for calls := 1; ; calls++ {
-		msgs, next, err := page(ctx, channel, oldest, latest, cursor)
+		msgs, next, err := page(ctx, channel, oldest, latest, cursor, limit)
 		if err != nil {
 			return found, err
 		}
@@ -219,9 +223,9 @@ func tsLess(a, b string) bool {
 
 // historyPages reads conversations.history through the handlers' client,
 // for history.find.
-func (m *Module) historyPages(ctx context.Context, channel, oldest, latest, cursor string) ([]slack.Message, string, error) {
+func (m *Module) historyPages(ctx context.Context, channel, oldest, latest, cursor string, limit int) ([]slack.Message, string, error) {
 	res, err := m.h.API().GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
-		ChannelID: channel, Oldest: oldest, Latest: latest, Inclusive: true, Limit: historyPage, Cursor: cursor})
+		ChannelID: channel, Oldest: oldest, Latest: latest, Inclusive: true, Limit: limit, Cursor: cursor})
 	if err != nil {
 		if handlers.IsAPIError(err, "channel_not_found", "not_in_channel") {
 			return nil, "", bot.Final(err)

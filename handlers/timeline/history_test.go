@@ -41,7 +41,7 @@ func ts(i int) string {
 	return fmt.Sprintf("%d.%06d", 999_999_900+i, 100)
 }
 
-func (f *fakeHistory) page(ctx context.Context, channel, oldest, latest, cursor string) ([]slack.Message, string, error) {
+func (f *fakeHistory) page(ctx context.Context, channel, oldest, latest, cursor string, limit int) ([]slack.Message, string, error) {
 	f.calls.Add(1)
 	if f.gate != nil {
 		<-f.gate
@@ -59,7 +59,7 @@ func (f *fakeHistory) page(ctx context.Context, channel, oldest, latest, cursor 
 	if cursor != "" {
 		from, _ = strconv.Atoi(cursor)
 	}
-	to := min(from+historyPage, len(in))
+	to := min(from+limit, len(in))
 	next := ""
 	if to < len(in) {
 		next = strconv.Itoa(to)
