@@ -163,6 +163,7 @@ func New(cfg Config, socket *socketmode.Client, db *store.DB, h Handler, r Runne
 	// committer pay (MaxBatchDelay, 10 ms).
 	b.writer = newWriter(b)
 	b.disp.commit = b.writer.commitOutcome
+	b.disp.yield = b.writer.arrivals.yield
 	return b
 }
 

@@ -44,6 +44,8 @@ type writer struct {
 	// order, to the goroutine that sends the acks while the writer goes on
 	// to its next commit. Set (by run, on its goroutine) while run is.
 	acks chan ackBatch
+	// arrivals times the envelopes handed over, for the jobs that yield.
+	arrivals arrivals
 
 	mu      sync.Mutex
 	outs    []*commitReq
@@ -70,11 +72,13 @@ func (e *errMember) Error() string { return e.err.Error() }
 func (e *errMember) Unwrap() error { return e.err }
 
 func newWriter(b *Bot) *writer {
-	return &writer{b: b, write: b.commit, envs: make(chan *Envelope, b.cfg.MaxBatch), wake: make(chan struct{}, 1)}
+	return &writer{b: b, write: b.commit, envs: make(chan *Envelope, b.cfg.MaxBatch), wake: make(chan struct{}, 1),
+		arrivals: arrivals{clock: RealClock}}
 }
 
 // enqueue hands an envelope to the writer; false if ctx ended first.
 func (w *writer) enqueue(ctx context.Context, env *Envelope) bool {
+	w.arrivals.arrived()
 	select {
 	case w.envs <- env:
 		return true
