@@ -83,6 +83,7 @@ func (w *writer) enqueue(ctx context.Context, env *Envelope) bool {
 	case w.envs <- env:
 		return true
 	case <-ctx.Done():
+		w.arrivals.done(1)
 		return false
 	}
 }
@@ -187,6 +188,7 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 			}
 		}
 		w.commit(ctx, batch, w.takeOutcomes())
+		w.arrivals.done(len(batch))
 	}
 }
 

@@ -34,6 +34,7 @@ func TestYieldWaitsForQuiet(t *testing.T) {
 	a.yield(context.Background()) // none yet: returns at once
 
 	a.arrived()
+	a.done(1) // the writer is through with it: only the quiet counts
 	done := yielded(context.Background(), a)
 	clock.waitFor(t, t0.Add(yieldQuiet))
 	if returned(done) {
@@ -44,6 +45,31 @@ func TestYieldWaitsForQuiet(t *testing.T) {
 
 	// Once quiet, at once.
 	a.yield(context.Background())
+}
+
+// Once quiet, a job still waits while the writer is not through with the
+// envelopes that came (their commit and acks are what it yields to).
+func TestYieldWaitsForTheWriter(t *testing.T) {
+	clock := newFakeClock()
+	a := &arrivals{clock: clock}
+	a.arrived()
+	a.arrived()
+	done := yielded(context.Background(), a)
+	clock.waitFor(t, t0.Add(yieldQuiet))
+	clock.advance(yieldQuiet)
+	clock.waitFor(t, t0.Add(yieldQuiet+yieldPoll))
+	if returned(done) {
+		t.Fatal("the job went on while the writer still had both envelopes")
+	}
+	a.done(1)
+	clock.advance(yieldPoll)
+	clock.waitFor(t, t0.Add(yieldQuiet+2*yieldPoll))
+	if returned(done) {
+		t.Fatal("the job went on while the writer still had an envelope")
+	}
+	a.done(1)
+	clock.advance(yieldPoll)
+	eventually(t, "the job to go on once the writer is through", func() bool { return returned(done) })
 }
 
 // A steady stream of envelopes holds a job back for yieldMax, no longer.
@@ -59,6 +85,7 @@ func TestYieldIsBounded(t *testing.T) {
 		// An envelope every half yieldQuiet: never quiet.
 		eventually(t, "the job to wait on the clock", func() bool { return len(clock.deadlines()) > 0 || returned(done) })
 		a.arrived()
+		a.done(1)
 		clock.advance(yieldQuiet / 2)
 	}
 	if at := clock.Now().Sub(t0); at < yieldMax {
@@ -102,4 +129,5 @@ func TestYieldNotForEchoes(t *testing.T) {
 	if wt.w.arrivals.last.Load() == 0 {
 		t.Error("a recorded envelope marked no arrival")
 	}
+	eventually(t, "the writer through with the pin", func() bool { return wt.w.arrivals.pending.Load() == 0 })
 }
