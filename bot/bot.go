@@ -133,7 +133,10 @@ type Bot struct {
 	clock   Clock
 	log     zerolog.Logger
 	disp    *dispatcher
+	writer  *writer
 	metrics Metrics
+	// sendAck acks an envelope on the socket (tests record acks instead).
+	sendAck func(ctx context.Context, id string, payload any) error
 
 	connected atomic.Bool
 	dbHealthy atomic.Bool
@@ -149,11 +152,18 @@ func New(cfg Config, socket *socketmode.Client, db *store.DB, h Handler, r Runne
 	}
 	b := &Bot{cfg: cfg, socket: socket, db: db, handler: h, clock: clock, log: log,
 		metrics: nopMetrics{}, fatal: make(chan error, 1)}
+	if socket != nil {
+		b.sendAck = socket.AckCtx
+	}
 	b.dbHealthy.Store(true)
 	b.disp = newDispatcher(cfg, db, r, clock, log, func() Metrics { return b.metrics }, b.stop)
-	// Job outcomes ready at the same moment share a commit, without the
-	// wait bbolt's Batch makes a lone committer pay (MaxBatchDelay, 10 ms).
-	b.disp.commit = (&groupCommit{write: b.commit}).commit
+	// Envelopes and job outcomes share commits, made by one writer: the
+	// envelopes waiting go first, with the outcomes ready at that moment
+	// in the same fsync, and without the wait bbolt's Batch makes a lone
+	// committer pay (MaxBatchDelay, 10 ms).
+	b.writer = newWriter(b)
+	b.disp.commit = b.writer.commitOutcome
+	b.disp.yield = b.writer.arrivals.yield
 	return b
 }
 
@@ -196,6 +206,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+
+	// The writer outlives the others: jobs that finish in the shutdown
+	// grace still share its commits.
+	stopWriter, writerDone := make(chan struct{}), make(chan struct{})
+	go func() { b.writer.run(ctx, stopWriter); close(writerDone) }()
+	defer func() { close(stopWriter); <-writerDone }()
 
 	var wg sync.WaitGroup
 	wg.Go(func() { b.disp.run(ctx) })

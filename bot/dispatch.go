@@ -35,6 +35,7 @@ type dispatcher struct {
 	// commit writes to the database; the bot's, so job outcomes count
 	// towards the database's health and commit metrics like envelopes do.
 	commit func(func(*store.Tx) error) error
+	yield  func(context.Context) // holds a job back while envelopes stream in
 
 	mu    sync.Mutex
 	lanes map[string]*lane
@@ -80,7 +81,8 @@ func (l *lane) dueAt() time.Time {
 
 func newDispatcher(cfg Config, db *store.DB, r Runner, clock Clock, log zerolog.Logger, metrics func() Metrics, onFatal func(error)) *dispatcher {
 	d := &dispatcher{cfg: cfg, db: db, runner: r, clock: clock, log: log, metrics: metrics, onFatal: onFatal,
-		lanes: map[string]*lane{}, lastPost: map[string]time.Time{}, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers)}
+		lanes: map[string]*lane{}, lastPost: map[string]time.Time{}, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers),
+		yield: func(context.Context) {}}
 	db.OnEnqueue(d.add)
 	return d
 }
@@ -283,6 +285,7 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 		}
 	}
 	l.spaced = false
+	d.yield(ctx) // envelopes streaming in go first (yield.go)
 	commit, err := d.runner.Run(jobCtx, job)
 	if job.Throttled {
 		d.mu.Lock()

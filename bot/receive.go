@@ -15,34 +15,22 @@ import (
 	"github.com/incidentbot/incidentbot/store"
 )
 
-// receive is the only reader of the socket's events. It gathers the
-// envelopes already waiting into one batch, commits their effects in one
-// transaction (one fsync for the lot), then acks them in order.
+// receive is the only reader of the socket's events. It acks at once the
+// envelopes that change nothing (ignore) and hands the others, in order, to
+// the writer, which commits those waiting together (one fsync for the lot)
+// and acks them after the commit. It reads on while the writer commits, so
+// the bot's own echoes are not held up by the disk.
 func (b *Bot) receive(ctx context.Context) {
-	batch := make([]*Envelope, 0, b.cfg.MaxBatch)
 	for {
-		batch = batch[:0]
 		select {
 		case <-ctx.Done():
 			return
 		case ev := <-b.socket.Events:
 			if env := b.observe(ctx, ev); env != nil && !b.ignore(ctx, env) {
-				batch = append(batch, env)
-			}
-		}
-	drain:
-		for len(batch) < b.cfg.MaxBatch {
-			select {
-			case ev := <-b.socket.Events:
-				if env := b.observe(ctx, ev); env != nil && !b.ignore(ctx, env) {
-					batch = append(batch, env)
+				if !b.writer.enqueue(ctx, env) {
+					return
 				}
-			default:
-				break drain
 			}
-		}
-		if len(batch) > 0 {
-			b.record(ctx, batch)
 		}
 	}
 }
@@ -161,9 +149,7 @@ func (b *Bot) record(ctx context.Context, batch []*Envelope) {
 	var he *handlerError
 	switch {
 	case err == nil:
-		for i, env := range batch {
-			b.ack(ctx, env.ID, env.Type, env.ReceivedAt, acks[i])
-		}
+		b.writer.ackCommitted(ctx, batch, acks)
 	case errors.As(err, &he) && len(batch) > 1:
 		for _, env := range batch {
 			b.record(ctx, []*Envelope{env})
@@ -252,7 +238,7 @@ func (b *Bot) withhold(ctx context.Context, batch []*Envelope, cause error) {
 func (b *Bot) ack(ctx context.Context, id, typ string, received time.Time, payload any) {
 	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := b.socket.AckCtx(actx, id, payload); err != nil {
+	if err := b.sendAck(actx, id, payload); err != nil {
 		b.log.Warn().Err(err).Str("envelope_id", id).Msg("ack not sent; Slack will redeliver")
 		return
 	}

@@ -3,9 +3,19 @@ package bot
 import (
 	"context"
 	"math/rand/v2"
+	"time"
 
 	"github.com/incidentbot/incidentbot/store"
 )
+
+// removeDelay is how long the removals of finished redoable jobs gather
+// before they are committed: a storm of confirmations then pays one commit
+// for each few dozen jobs instead of one for each one or two, commits that
+// otherwise take the CPU and the disk from the envelopes and the jobs
+// still running. The wait is in real time, like bbolt's MaxBatchDelay: it
+// batches writes and means nothing on the bot's clock. A crash within it
+// only runs those jobs once more.
+const removeDelay = 20 * time.Millisecond
 
 // removeLater removes a redoable job from the outbox in a commit shared
 // with the others that finish meanwhile, off its worker's path. Lost in a
@@ -23,10 +33,15 @@ func (d *dispatcher) removeLater(ctx context.Context, seq uint64) {
 }
 
 // flushDone removes the finished redoable jobs, all those that gathered
-// since the last flush in one commit, until none is left.
+// since the last flush (for removeDelay, or until the bot stops) in one
+// commit, until none is left.
 func (d *dispatcher) flushDone(ctx context.Context) {
 	defer d.flushes.Done()
 	for attempt := 0; ; {
+		select {
+		case <-time.After(removeDelay):
+		case <-ctx.Done():
+		}
 		d.mu.Lock()
 		seqs := d.done
 		d.done = nil

@@ -33,6 +33,8 @@ const (
 type Module struct {
 	h    *handlers.Handlers
 	seen seen
+	// history shares the reads of pinned messages the bot did not see.
+	history history
 	// learning dedupes name lookups of new writers (asked).
 	learning sync.Mutex
 	asked    map[string]bool
@@ -96,7 +98,11 @@ func (m *Module) reaction(r *handlers.Request, inc *incident.Incident, ev handle
 		if err := tx.AppendEntry(inc.ID, entry); err != nil {
 			return err
 		}
-		// The event carries no text: fetch the message (off the ack path).
+		// The event carries no text: fetch the message (off the ack path),
+		// with the other pins of the channel waiting for one.
+		if _, ok := m.seen.get(source); !ok {
+			m.history.want(ev.Channel, ev.TS)
+		}
 		return r.Enqueue(bot.MessageLane(ev.Channel, ev.TS), jobFetchMessage, fetchJob{Incident: inc.ID, Channel: ev.Channel, TS: ev.TS})
 	case entry == nil:
 		return nil

@@ -198,12 +198,17 @@ func (m *Module) runFetchMessage(ctx context.Context, p fetchJob) (func(*store.T
 }
 
 // findMessage returns the pinned message: as its message event brought it,
-// when the bot saw that, else from Slack's history.
+// when the bot saw that, else from Slack's history, read once for the pins
+// waiting in the channel (history.find), else alone (a reply in a thread).
 func (m *Module) findMessage(ctx context.Context, channel, ts string) (*slack.Message, error) {
 	if s, ok := m.seen.get(handlers.SourceKey(channel, ts)); ok {
 		msg := &slack.Message{}
 		msg.User, msg.Text, msg.Timestamp, msg.ThreadTimestamp = s.User, s.Text, ts, s.ThreadTS
 		return msg, nil
+	}
+	msg, ok, err := m.history.find(ctx, channel, ts, m.historyPages)
+	if ok || err != nil {
+		return msg, err
 	}
 	return m.h.FindMessage(ctx, channel, ts)
 }
