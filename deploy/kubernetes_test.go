@@ -31,6 +31,9 @@ type statefulSet struct {
 		Replicas            *int   `yaml:"replicas"`
 		PodManagementPolicy string `yaml:"podManagementPolicy"`
 		Template            struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
 			Spec struct {
 				SecurityContext struct {
 					RunAsNonRoot *bool `yaml:"runAsNonRoot"`
@@ -64,6 +67,10 @@ type container struct {
 		SecretRef    *struct{ Name string } `yaml:"secretRef"`
 		ConfigMapRef *struct{ Name string } `yaml:"configMapRef"`
 	} `yaml:"envFrom"`
+	Ports []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
 	LivenessProbe  *probe `yaml:"livenessProbe"`
 	ReadinessProbe *probe `yaml:"readinessProbe"`
 	VolumeMounts   []struct {
@@ -331,8 +338,10 @@ func TestKubernetes(t *testing.T) {
 	}
 	for _, d := range o.docs {
 		switch example := strings.Contains(d.file, "example"); {
-		case d.kind == "Service" || d.kind == "Ingress":
-			t.Errorf("%s: %s: Socket Mode dials out, nothing connects in; remove it", d.file, d.kind)
+		case d.kind == "Ingress":
+			t.Errorf("%s: %s: Socket Mode dials out, and the alert receiver is for the cluster only; remove it", d.file, d.kind)
+		case d.kind == "Service":
+			checkAlertService(t, d, o, env)
 		case d.kind != "Kustomization" && example == listed[d.file]:
 			t.Errorf("kustomization.yaml: %s is listed %v; want every file but the examples (placeholders) applied", d.file, listed[d.file])
 		}
@@ -352,4 +361,51 @@ func portString(v any) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+// checkAlertService checks the one Service there may be: the alert
+// receiver's, inside the cluster (ClusterIP), on the port
+// INCIDENTBOT_ALERTS_ADDR listens on. Slack itself needs none.
+func checkAlertService(t *testing.T, d k8sDoc, o *k8sObjects, env map[string]string) {
+	t.Helper()
+	var svc struct {
+		Spec struct {
+			Type     string            `yaml:"type"`
+			Selector map[string]string `yaml:"selector"`
+			Ports    []struct {
+				Name       string `yaml:"name"`
+				Port       int    `yaml:"port"`
+				TargetPort string `yaml:"targetPort"`
+			} `yaml:"ports"`
+		} `yaml:"spec"`
+	}
+	if err := d.node.Decode(&svc); err != nil {
+		t.Fatal(err)
+	}
+	_, port, err := net.SplitHostPort(env["INCIDENTBOT_ALERTS_ADDR"])
+	if err != nil {
+		t.Errorf("%s: a Service, but INCIDENTBOT_ALERTS_ADDR is %q: nothing listens for it", d.file, env["INCIDENTBOT_ALERTS_ADDR"])
+		return
+	}
+	if svc.Spec.Type != "" && svc.Spec.Type != "ClusterIP" {
+		t.Errorf("%s: type %s; the alert receiver must stay inside the cluster (ClusterIP)", d.file, svc.Spec.Type)
+	}
+	for k, v := range svc.Spec.Selector {
+		if o.ss.Spec.Template.Metadata.Labels[k] != v {
+			t.Errorf("%s: selector %s=%s does not select the StatefulSet's pods", d.file, k, v)
+		}
+	}
+	if len(svc.Spec.Ports) != 1 {
+		t.Fatalf("%s: %d ports; want only the alert receiver's", d.file, len(svc.Spec.Ports))
+	}
+	target := svc.Spec.Ports[0].TargetPort
+	found := false
+	for _, p := range o.c.Ports {
+		if (p.Name == target || strconv.Itoa(p.ContainerPort) == target) && strconv.Itoa(p.ContainerPort) == port {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("%s: targetPort %s is not the container port %s that INCIDENTBOT_ALERTS_ADDR listens on", d.file, target, port)
+	}
 }

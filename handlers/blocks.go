@@ -23,9 +23,13 @@ func FieldErrors(block string, err error) map[string]any {
 // SectionLimit is Slack's limit on a section block's text.
 const SectionLimit = 3000
 
-// Mention shows a user as a live mention, or "nobody".
+// Mention shows a user as a live mention; one with only a name (an alert
+// route that declared an incident) by that name, else "nobody".
 func Mention(u incident.User) string {
 	if u.ID == "" {
+		if u.Name != "" {
+			return Safe(u.Name)
+		}
 		return "nobody"
 	}
 	return "<@" + u.ID + ">"

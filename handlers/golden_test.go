@@ -42,6 +42,7 @@ import (
 
 	"github.com/incidentbot/incidentbot/bot"
 	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/handlers/alerts"
 	"github.com/incidentbot/incidentbot/handlers/comms"
 	"github.com/incidentbot/incidentbot/handlers/incidents"
 	"github.com/incidentbot/incidentbot/handlers/paging"
@@ -64,13 +65,14 @@ var allJobKinds = []string{
 	"create_channel", "invite", "post", "post_summary", "update_summary", "pin", "topic", "respond",
 	"ephemeral", "open_view", "upload_postmortem", "react", "fetch_message",
 	"page_dm", "page_group", "page_provider", "page_update_dm", "page_escalate",
+	"alert_post", "alert_update", "alert_quiet",
 	"update_preview", "update_refresh_preview", "update_remind", "fetch_followup", "confirm_pin", "learn_name",
 }
 
 // allButtonIDs are the action ids of every button the bot posts (paging.go,
 // updates.go); the scenario clicks each of them.
 var allButtonIDs = []string{
-	"page_ack", "page_decline",
+	"page_ack", "page_decline", "alert_ack", "alert_declare", "alert_resolve",
 	"update_post", "update_edit", "update_cancel", "update_start", "update_snooze", "update_skip",
 }
 
@@ -169,6 +171,11 @@ type golden struct {
 	envelopes int // envelopes of the fake already delivered
 	calls     int // Web API calls already written down
 
+	// alerts is the alert receiver; routes its routes, whose channel is
+	// set once the scenario makes it (alertScenario).
+	alerts http.Handler
+	routes []incident.AlertRoute
+
 	kinds     map[string]bool // job kinds run
 	actions   map[string]bool // action ids the bot posted
 	callbacks map[string]bool // callback ids the bot opened
@@ -234,6 +241,15 @@ severity_defaults:
 		clicked: map[string]bool{}, submitted: map[string]bool{},
 	}
 	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()))
+	// The alert routes, built here and given their channel later (the
+	// module shares the slice), so the channel ids of the steps before the
+	// alerts stay what they were before alerts existed.
+	g.routes = goldenAlertRoutes()
+	pager := paging.New(paging.Config{Policies: policies, Providers: providers})
+	incs := incidents.New()
+	alerting := alerts.New(alerts.Config{Routes: g.routes, Tokens: map[string][]string{goldenAlertToken: {"quiet", "platform"}},
+		Pager: pager, Declarer: incs})
+	g.alerts = alerting.Receiver()
 	// As cmd/incidentbot's newApp wires it, with the fake's workspace.
 	announce := fake.AddChannel("incidents", false, alice, fake.BotUserID())
 	status := fake.AddChannel("status-page", false, alice, fake.BotUserID())
@@ -245,10 +261,9 @@ severity_defaults:
 		BotUserID:       fake.BotUserID(),
 		TeamID:          fake.TeamID(),
 	}, handlers.Deps{DB: db, API: api, Now: clock.now, Log: zerolog.Nop()},
-		incidents.New(), timeline.New(),
+		incs, timeline.New(),
 		comms.New(comms.Config{StatusChannel: status, FollowUpEmoji: "memo", UpdateEvery: 30 * time.Minute}),
-		paging.New(paging.Config{Policies: policies,
-			Providers: providers}))
+		pager, alerting)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -694,6 +709,8 @@ func TestPersistedIdentifiersGolden(t *testing.T) {
 		})
 	})
 
+	g.alertScenario()
+
 	var pending []store.Job
 	if err := g.db.View(func(tx *store.Tx) error {
 		var err error
@@ -712,6 +729,8 @@ func TestPersistedIdentifiersGolden(t *testing.T) {
 	for id := int64(1); id <= 2; id++ {
 		g.printRecord(id)
 	}
+
+	g.printAlerts()
 
 	g.printf("\n== ids\n")
 	for _, c := range f.Channels() {

@@ -46,6 +46,9 @@ type AlertRecord struct {
 	Gathered []int64 `json:"gathered,omitempty"`
 
 	Escalations Escalations `json:"escalations,omitempty"`
+	// Version counts the changes its message shows, so that of several
+	// redraws asked for only the latest calls Slack.
+	Version int `json:"version,omitempty"`
 }
 
 // AlertKey is the key of an alert group within a route.

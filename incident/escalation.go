@@ -156,7 +156,9 @@ func (inc *Incident) StartEscalation(policy string, levels []Level, repeat int, 
 }
 
 // Escalation returns escalation id of the incident.
-func (inc *Incident) Escalation(id int) (*Escalation, error) { return inc.Escalations.Get(inc.Ref(), id) }
+func (inc *Incident) Escalation(id int) (*Escalation, error) {
+	return inc.Escalations.Get(inc.Ref(), id)
+}
 
 // Escalated reports whether policy was ever paged for the incident.
 func (inc *Incident) Escalated(policy string) bool { return inc.Escalations.Escalated(policy) }

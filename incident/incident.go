@@ -71,6 +71,8 @@ type Incident struct {
 	// scheduled; a timer carrying an older value is stale and does nothing.
 	Reminder int `json:"reminder,omitempty"`
 	// Escalations are the runs of paging, oldest first.
+	// Alert is the alert it was declared from, 0 if none.
+	Alert       int64       `json:"alert,omitempty"`
 	Escalations Escalations `json:"escalations,omitempty"`
 	// Members are the people in the channel, as far as the bot has seen.
 	Members Members `json:"members,omitzero"`

@@ -147,12 +147,13 @@ type Policy struct {
 	Repeat      int     // how many more times to run through all levels after the last one, 0-9
 }
 
-// Policies are the loaded escalation policies, and the on-call schedules
-// their levels may page.
+// Policies are the loaded escalation policies, the on-call schedules
+// their levels may page, and the alert routes that page them.
 type Policies struct {
 	List             []Policy            // in file order
 	SeverityDefaults map[Severity]string // severity → policy name
 	Schedules        []Schedule          // in file order; nil when there are none
+	AlertRoutes      []AlertRoute        // in file order, the order they are tried in; nil when there are none
 }
 
 // Get returns the policy with the name, ignoring case and surrounding spaces.
@@ -248,6 +249,7 @@ func ParsePolicies(data []byte, check CheckTarget) (*Policies, error) {
 			ps.SeverityDefaults[sev] = p.Name
 		}
 	}
+	ps.AlertRoutes = v.alertRoutes(raw.AlertRoutes, ps)
 	if len(v.errs) > 0 {
 		return nil, fileError(v.errs)
 	}

@@ -199,7 +199,7 @@ func TestParsePoliciesErrors(t *testing.T) {
 		{"misspelt policy field", "policies:\n  - name: platform\n    level:\n" + ok,
 			[]string{"line 3: field level is unknown in a policy (fields: name, description, repeat, levels)"}},
 		{"misspelt top-level field", "policy:\n  - name: platform\n",
-			[]string{"line 1: field policy is unknown at the top level (fields: policies, schedules, severity_defaults)"}},
+			[]string{"line 1: field policy is unknown at the top level (fields: policies, schedules, severity_defaults, alert_routes)"}},
 		{"repeat not a number", "policies:\n  - name: platform\n    repeat: many\n    levels:\n" + ok,
 			[]string{"line 3: cannot unmarshal", "into a whole number"}},
 		{"top level is a list", "- name: platform\n",

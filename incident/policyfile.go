@@ -69,6 +69,7 @@ type rawFile struct {
 	Policies         []rawPolicy       `yaml:"policies"`
 	Schedules        []rawSchedule     `yaml:"schedules"`
 	SeverityDefaults map[string]string `yaml:"severity_defaults"`
+	AlertRoutes      []rawAlertRoute   `yaml:"alert_routes"`
 }
 
 type rawPolicy struct {
@@ -106,14 +107,14 @@ func (r *rawTargets) UnmarshalYAML(n *yaml.Node) error {
 
 // typeNames turns the library's names for the private types into the user's terms.
 var typeNames = strings.NewReplacer(append([]string{
-	" not found in type incident.rawFile", " is unknown at the top level (fields: policies, schedules, severity_defaults)",
+	" not found in type incident.rawFile", " is unknown at the top level (fields: policies, schedules, severity_defaults, alert_routes)",
 	" not found in type incident.rawPolicy", " is unknown in a policy (fields: name, description, repeat, levels)",
 	" not found in type incident.rawLevel", " is unknown in a level (fields: targets, timeout)",
-	"into incident.rawFile", "into the top level: it must be a mapping with policies: and severity_defaults:",
+	"into incident.rawFile", "into the top level: it must be a mapping with policies:, schedules:, severity_defaults: and alert_routes:",
 	"into []incident.rawPolicy", "into policies: it must be a list of policies, each starting with - name:",
 	"into []incident.rawLevel", "into levels: it must be a list of levels, each starting with - targets:",
 	"into incident.rawPolicy", "into a policy: it must be a mapping with name, description, repeat and levels",
 	"into incident.rawLevel", "into a level: it must be a mapping with targets and timeout",
 	"into map[string]string", "into severity_defaults: it must be a mapping such as sev1: platform",
 	"into int", "into a whole number",
-}, scheduleTypeNames...)...)
+}, append(scheduleTypeNames, alertRouteTypeNames...)...)...)

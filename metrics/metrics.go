@@ -208,6 +208,22 @@ type State struct {
 	EscalationsPending int
 	// JobsPending counts jobs waiting in the outbox.
 	JobsPending int
+	// Alerts are the alert receiver's counters from the database: received
+	// (notifications, repeats included), new, resolved, suppressed (gathered
+	// into a storm alert), and firing (open now).
+	Alerts map[string]uint64
+}
+
+// alertSeries are the alert metrics: State.Alerts key, name, help, type.
+var alertSeries = []struct {
+	key, name, help string
+	typ             prometheus.ValueType
+}{
+	{"received", "alerts_received_total", "Alert notifications taken by the alert receiver, repeats included.", prometheus.CounterValue},
+	{"new", "alerts_opened_total", "Alerts opened: alert groups new to the bot.", prometheus.CounterValue},
+	{"resolved", "alerts_resolved_total", "Alerts resolved, by their source or by hand.", prometheus.CounterValue},
+	{"suppressed", "alerts_suppressed_total", "Alerts gathered into a storm alert instead of paging.", prometheus.CounterValue},
+	{"firing", "alerts_firing", "Alerts firing now (acknowledged or not).", prometheus.GaugeValue},
 }
 
 // SetStateFunc installs the function read at each scrape for the backlog
@@ -224,6 +240,7 @@ type stateCollector struct {
 	openIncidents      *prometheus.Desc
 	escalationsPending *prometheus.Desc
 	jobsPending        *prometheus.Desc
+	alerts             []*prometheus.Desc // as alertSeries
 	severities         []string
 }
 
@@ -243,6 +260,9 @@ func newStateCollector() *stateCollector {
 	for _, s := range incident.Severities {
 		c.severities = append(c.severities, s.String())
 	}
+	for _, a := range alertSeries {
+		c.alerts = append(c.alerts, prometheus.NewDesc(prometheus.BuildFQName(namespace, "", a.name), a.help, nil, nil))
+	}
 	return c
 }
 
@@ -252,6 +272,9 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.openIncidents
 	ch <- c.escalationsPending
 	ch <- c.jobsPending
+	for _, d := range c.alerts {
+		ch <- d
+	}
 }
 
 // Collect reads the state now, so each scrape sees the database as it is.
@@ -265,4 +288,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.escalationsPending, prometheus.GaugeValue, float64(st.EscalationsPending))
 	ch <- prometheus.MustNewConstMetric(c.jobsPending, prometheus.GaugeValue, float64(st.JobsPending))
+	for i, a := range alertSeries {
+		ch <- prometheus.MustNewConstMetric(c.alerts[i], a.typ, float64(st.Alerts[a.key]))
+	}
 }

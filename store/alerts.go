@@ -35,8 +35,8 @@ const (
 
 // NextAlertID allocates the next alert number.
 func (t *Tx) NextAlertID() (int64, error) {
-	b := t.tx.Bucket(bucketAlerts)
-	if b == nil {
+	b := t.bucket(bucketAlerts)
+	if !b.exists() {
 		return 0, fmt.Errorf("new alert: %w", errNoBucket)
 	}
 	n, err := b.NextSequence()
@@ -48,18 +48,18 @@ func (t *Tx) PutAlert(a *incident.AlertRecord) error {
 	if a.ID <= 0 || a.Key == "" {
 		return fmt.Errorf("put alert: id %d key %q: %w", a.ID, a.Key, incident.ErrInvalidInput)
 	}
-	b := t.tx.Bucket(bucketAlerts)
-	if b == nil {
+	b := t.bucket(bucketAlerts)
+	if !b.exists() {
 		return fmt.Errorf("put alert: %w", errNoBucket)
 	}
 	key := u64(uint64(a.ID))
-	if err := putJSON(appending(b), key, a); err != nil {
+	if err := appending(b).putJSON(key, a); err != nil {
 		return err
 	}
-	if err := t.tx.Bucket(bucketAlertKeys).Put([]byte(a.Key), key); err != nil {
+	if err := t.bucket(bucketAlertKeys).Put([]byte(a.Key), key); err != nil {
 		return err
 	}
-	open := t.tx.Bucket(bucketAlertsOpen)
+	open := t.bucket(bucketAlertsOpen)
 	if a.Open() {
 		return appending(open).Put(key, nil)
 	}
@@ -68,8 +68,8 @@ func (t *Tx) PutAlert(a *incident.AlertRecord) error {
 
 // Alert returns alert id, or an error matching incident.ErrNotFound.
 func (t *Tx) Alert(id int64) (*incident.AlertRecord, error) {
-	b := t.tx.Bucket(bucketAlerts)
-	if b == nil {
+	b := t.bucket(bucketAlerts)
+	if !b.exists() {
 		return nil, fmt.Errorf("alert %s: %w", incident.AlertRef(id), incident.ErrNotFound)
 	}
 	a, err := get[incident.AlertRecord](b, u64(uint64(id)))
@@ -82,8 +82,8 @@ func (t *Tx) Alert(id int64) (*incident.AlertRecord, error) {
 // AlertByKey returns the latest alert of a group key (incident.AlertKey),
 // open or not, or an error matching incident.ErrNotFound.
 func (t *Tx) AlertByKey(key string) (*incident.AlertRecord, error) {
-	b := t.tx.Bucket(bucketAlertKeys)
-	if b == nil {
+	b := t.bucket(bucketAlertKeys)
+	if !b.exists() {
 		return nil, fmt.Errorf("alert group: %w", incident.ErrNotFound)
 	}
 	v := b.Get([]byte(key))
@@ -95,8 +95,8 @@ func (t *Tx) AlertByKey(key string) (*incident.AlertRecord, error) {
 
 // OpenAlerts returns the alerts still firing, oldest first.
 func (t *Tx) OpenAlerts() ([]*incident.AlertRecord, error) {
-	open := t.tx.Bucket(bucketAlertsOpen)
-	if open == nil {
+	open := t.bucket(bucketAlertsOpen)
+	if !open.exists() {
 		return nil, nil
 	}
 	var out []*incident.AlertRecord
@@ -112,13 +112,13 @@ func (t *Tx) OpenAlerts() ([]*incident.AlertRecord, error) {
 }
 
 // OpenAlertCount counts the alerts still firing, without reading them.
-func (t *Tx) OpenAlertCount() int { return count(t.tx.Bucket(bucketAlertsOpen)) }
+func (t *Tx) OpenAlertCount() int { return count(t.bucket(bucketAlertsOpen)) }
 
 // AlertWindow returns a route's storm window (zero if none yet).
 func (t *Tx) AlertWindow(route string) (incident.AlertWindow, error) {
 	var w incident.AlertWindow
-	b := t.tx.Bucket(bucketAlertWindows)
-	if b == nil {
+	b := t.bucket(bucketAlertWindows)
+	if !b.exists() {
 		return w, nil
 	}
 	if v := b.Get([]byte(strings.ToLower(route))); v != nil {
@@ -131,17 +131,17 @@ func (t *Tx) AlertWindow(route string) (incident.AlertWindow, error) {
 
 // PutAlertWindow writes a route's storm window.
 func (t *Tx) PutAlertWindow(route string, w incident.AlertWindow) error {
-	b := t.tx.Bucket(bucketAlertWindows)
-	if b == nil {
+	b := t.bucket(bucketAlertWindows)
+	if !b.exists() {
 		return fmt.Errorf("alert window: %w", errNoBucket)
 	}
-	return putJSON(b, []byte(strings.ToLower(route)), w)
+	return b.putJSON([]byte(strings.ToLower(route)), w)
 }
 
 // CountAlert adds delta to an alert counter (CountAlertsReceived, …).
 func (t *Tx) CountAlert(name string, delta int) error {
-	b := t.tx.Bucket(bucketAlertCounts)
-	if b == nil {
+	b := t.bucket(bucketAlertCounts)
+	if !b.exists() {
 		return fmt.Errorf("count alerts: %w", errNoBucket)
 	}
 	return addCount(b, []byte(name), delta)
@@ -151,9 +151,9 @@ func (t *Tx) CountAlert(name string, delta int) error {
 // open now.
 func (t *Tx) AlertCounts() map[string]uint64 {
 	out := map[string]uint64{"firing": uint64(t.OpenAlertCount())}
-	b := t.tx.Bucket(bucketAlertCounts)
+	b := t.bucket(bucketAlertCounts)
 	for _, name := range []string{CountAlertsReceived, CountAlertsNew, CountAlertsResolved, CountAlertsSuppressed} {
-		if b != nil {
+		if b.exists() {
 			out[name] = readCount(b, []byte(name))
 		} else {
 			out[name] = 0

@@ -2,6 +2,11 @@
 // package that imports bbolt. Every change goes through Update (or Batch) with
 // a *Tx whose methods speak the domain's types, so a Slack event's effects
 // and the Slack calls it causes are committed together or not at all.
+//
+// In a cluster the store is Raft's state machine: a transaction's writes are
+// captured as a write-set and committed through a Replicator, and every node
+// applies the write-sets in log order (replicate.go, writeset.go); a node
+// that falls behind is sent a snapshot (snapshot.go).
 package store
 
 import (
@@ -50,16 +55,6 @@ var (
 // default.
 var appendFill = 0.95
 
-// appending sets b's FillPercent for increasing keys and returns b. bbolt
-// keeps FillPercent on the bucket handle of one transaction only, so every
-// write path sets it.
-func appending(b *bolt.Bucket) *bolt.Bucket {
-	if b != nil {
-		b.FillPercent = appendFill
-	}
-	return b
-}
-
 // Options tune Open.
 type Options struct {
 	// Timeout bounds the wait for the file lock; past it Open returns ErrLocked
@@ -73,8 +68,22 @@ type Options struct {
 
 // DB is an open incidentbot database.
 type DB struct {
-	bolt *bolt.DB
 	path string
+	opts Options
+
+	// swap guards bolt, lost and rep: every transaction holds it for
+	// reading, Restore and SetReplicator (snapshot.go, replicate.go) for
+	// writing, so a restore waits for the transactions open on the old
+	// file and the ones after it use the new one. An uncontended RLock is
+	// an atomic add, nothing next to a commit's fsync.
+	swap sync.RWMutex
+	bolt *bolt.DB
+	lost error      // why bolt is nil: a restore failed to reopen the file
+	rep  Replicator // nil: local mode
+
+	// writeMu serializes replicated writers from capture until their
+	// write-set is applied here (replicate.go).
+	writeMu sync.Mutex
 
 	mu        sync.Mutex
 	onEnqueue func([]Job)
@@ -110,7 +119,7 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, err
 		}
 		if opts.ReadOnly {
-			return ready(&DB{bolt: ro, path: path}, true)
+			return ready(&DB{bolt: ro, path: path, opts: opts}, true)
 		}
 		if err := ro.Close(); err != nil {
 			return nil, fmt.Errorf("open %s: %w", path, err)
@@ -120,7 +129,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ready(&DB{bolt: b, path: path}, opts.ReadOnly)
+	return ready(&DB{bolt: b, path: path, opts: opts}, opts.ReadOnly)
 }
 
 // openBolt is bolt.Open with incidentbot's errors. A panic inside bbolt (an
@@ -242,7 +251,14 @@ func schemaOK(v []byte) error {
 func (db *DB) Path() string { return db.path }
 
 // Close closes the database, waiting for open transactions.
-func (db *DB) Close() error { return db.bolt.Close() }
+func (db *DB) Close() error {
+	db.swap.Lock()
+	defer db.swap.Unlock()
+	if db.bolt == nil {
+		return nil
+	}
+	return db.bolt.Close()
+}
 
 // OnEnqueue registers the function told, after each commit, about the jobs
 // that commit enqueued. The dispatcher uses it to avoid rescanning the outbox.
@@ -262,24 +278,58 @@ func (db *DB) enqueued(jobs []Job) {
 }
 
 // Update runs fn in a read-write transaction, committed if fn returns nil.
+// With a Replicator set (replicate.go) the transaction's writes are
+// committed through it instead, and an error matching ErrNotCommitted
+// means they were not (known to be) committed.
 func (db *DB) Update(fn func(*Tx) error) error {
+	db.swap.RLock()
+	if r := db.rep; r != nil {
+		db.swap.RUnlock()
+		return db.updateReplicated(r, fn)
+	}
+	defer db.swap.RUnlock()
+	if db.bolt == nil {
+		return db.lost
+	}
 	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(db.wrap(btx)) })
 }
 
 // Batch runs fn in a transaction shared with concurrent Batch callers, which
-// saves fsyncs. fn may run more than once and must have no other side effects.
+// saves fsyncs. fn may run more than once and must have no other side
+// effects. With a Replicator set it is Update: replicated writers are
+// serialized anyway, and the bot gathers envelopes into one Update itself.
 func (db *DB) Batch(fn func(*Tx) error) error {
+	db.swap.RLock()
+	if r := db.rep; r != nil {
+		db.swap.RUnlock()
+		return db.updateReplicated(r, fn)
+	}
+	defer db.swap.RUnlock()
+	if db.bolt == nil {
+		return db.lost
+	}
 	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(db.wrap(btx)) })
 }
 
-// View runs fn in a read-only transaction.
+// View runs fn in a read-only transaction. Do not start a transaction
+// inside fn: while a Restore waits, the inner one would wait for it.
 func (db *DB) View(fn func(*Tx) error) error {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if db.bolt == nil {
+		return db.lost
+	}
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(db.wrap(btx)) })
 }
 
 // WriteTo writes a consistent copy of the whole database to w, while other
 // transactions go on. It is how backups are taken from a running bot.
 func (db *DB) WriteTo(w io.Writer) (int64, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if db.bolt == nil {
+		return 0, db.lost
+	}
 	var n int64
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
@@ -292,7 +342,7 @@ func (db *DB) WriteTo(w io.Writer) (int64, error) {
 func (db *DB) wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx, db: db} }
 
 // count returns the number of keys in b.
-func count(b *bolt.Bucket) int {
+func count(b bucket) int {
 	n := 0
 	c := b.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {

@@ -91,7 +91,7 @@ func openKey(sev incident.Severity) []byte { return []byte("open/" + strconv.Ito
 // index brings the live bucket and the counters in step with inc, which is
 // being written in this transaction.
 func (t *Tx) index(inc *incident.Incident) error {
-	live, counts := t.tx.Bucket(bucketLive), t.tx.Bucket(bucketCounts)
+	live, counts := t.bucket(bucketLive), t.bucket(bucketCounts)
 	key := u64(uint64(inc.ID))
 	var old liveRecord
 	if v := live.Get(key); v != nil {
@@ -119,7 +119,7 @@ func (t *Tx) index(inc *incident.Incident) error {
 // applyCounts adds (sign +1) or removes (sign -1) r's share of the counters.
 // A counter never goes below zero, so a file whose counters were damaged
 // (by hand: every write keeps them exact) stays usable.
-func applyCounts(counts *bolt.Bucket, r liveRecord, sign int) error {
+func applyCounts(counts bucket, r liveRecord, sign int) error {
 	if r.Open {
 		if err := addCount(counts, openKey(r.Severity), sign); err != nil {
 			return err
@@ -131,7 +131,7 @@ func applyCounts(counts *bolt.Bucket, r liveRecord, sign int) error {
 	return nil
 }
 
-func addCount(counts *bolt.Bucket, key []byte, delta int) error {
+func addCount(counts bucket, key []byte, delta int) error {
 	n := int64(readCount(counts, key)) + int64(delta)
 	if n <= 0 {
 		return counts.Delete(key)
@@ -139,7 +139,7 @@ func addCount(counts *bolt.Bucket, key []byte, delta int) error {
 	return counts.Put(key, u64(uint64(n)))
 }
 
-func readCount(counts *bolt.Bucket, key []byte) uint64 {
+func readCount(counts bucket, key []byte) uint64 {
 	v := counts.Get(key)
 	if len(v) != 8 {
 		return 0
@@ -162,8 +162,8 @@ type Counts struct {
 // every incident.
 func (t *Tx) Counts() (Counts, error) {
 	var c Counts
-	counts := t.tx.Bucket(bucketCounts)
-	if counts == nil {
+	counts := t.bucket(bucketCounts)
+	if !counts.exists() {
 		err := t.EachIncident(func(inc *incident.Incident) error {
 			c.add(liveOf(inc))
 			return nil
@@ -208,8 +208,8 @@ func (c *Counts) add(r liveRecord) {
 // read-only it reads every incident.
 func (t *Tx) OpenIncidents() ([]*incident.Incident, error) {
 	var out []*incident.Incident
-	live := t.tx.Bucket(bucketLive)
-	if live == nil {
+	live := t.bucket(bucketLive)
+	if !live.exists() {
 		err := t.EachIncident(func(inc *incident.Incident) error {
 			if inc.Open() {
 				out = append(out, inc)
@@ -256,8 +256,8 @@ func rebuildLive(tx *bolt.Tx) error {
 // It reads every incident: for tests and offline checks, not the hot path.
 func (t *Tx) CheckIndex() error {
 	var want Counts
-	live := t.tx.Bucket(bucketLive)
-	if live == nil {
+	live := t.bucket(bucketLive)
+	if !live.exists() {
 		return errors.New("no live index (schema older than 3)")
 	}
 	seen := 0

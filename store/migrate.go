@@ -12,7 +12,10 @@ import (
 
 // migrations[v] upgrades a file from schema v+1 to v+2: migrations[0] takes
 // version 1 to 2. Each runs in the transaction that records the new version,
-// so an upgrade is all or nothing.
+// so an upgrade is all or nothing. They write to bbolt directly, not through
+// a Tx's recorded buckets: in a cluster every node migrates its own file at
+// open, before it joins, to the same result (replicate.go), and a restored
+// snapshot of an older schema is migrated before it replaces the database.
 var migrations = []func(*bolt.Tx) error{
 	rebuildIndexes, // 1 → 2
 	rebuildLive,    // 2 → 3 (index.go)

@@ -28,8 +28,8 @@ var errNoBucket = errors.New("the database has no on-call state yet (opened read
 
 // AddOverride records an override and gives it the next id.
 func (t *Tx) AddOverride(o *incident.Override) error {
-	b := t.tx.Bucket(bucketOverrides)
-	if b == nil {
+	b := t.bucket(bucketOverrides)
+	if !b.exists() {
 		return fmt.Errorf("add override: %w", errNoBucket)
 	}
 	seq, err := b.NextSequence()
@@ -37,14 +37,14 @@ func (t *Tx) AddOverride(o *incident.Override) error {
 		return err
 	}
 	o.ID = int(seq)
-	return putJSON(appending(b), u64(seq), o)
+	return appending(b).putJSON(u64(seq), o)
 }
 
 // Overrides returns the overrides of a schedule (every schedule for ""),
 // newest last, that end after since (zero: all).
 func (t *Tx) Overrides(schedule string, since time.Time) ([]incident.Override, error) {
-	b := t.tx.Bucket(bucketOverrides)
-	if b == nil {
+	b := t.bucket(bucketOverrides)
+	if !b.exists() {
 		return nil, nil // a file from before overrides existed, opened read-only
 	}
 	var out []incident.Override
@@ -64,8 +64,8 @@ func (t *Tx) Overrides(schedule string, since time.Time) ([]incident.Override, e
 
 // Override returns override id.
 func (t *Tx) Override(id int) (*incident.Override, error) {
-	b := t.tx.Bucket(bucketOverrides)
-	if b == nil || id <= 0 {
+	b := t.bucket(bucketOverrides)
+	if !b.exists() || id <= 0 {
 		return nil, fmt.Errorf("override %d: %w", id, incident.ErrNotFound)
 	}
 	v := b.Get(u64(uint64(id)))
@@ -81,8 +81,8 @@ func (t *Tx) Override(id int) (*incident.Override, error) {
 
 // RemoveOverride deletes override id; it reports whether it was there.
 func (t *Tx) RemoveOverride(id int) (bool, error) {
-	b := t.tx.Bucket(bucketOverrides)
-	if b == nil || id <= 0 || b.Get(u64(uint64(id))) == nil {
+	b := t.bucket(bucketOverrides)
+	if !b.exists() || id <= 0 || b.Get(u64(uint64(id))) == nil {
 		return false, nil
 	}
 	return true, b.Delete(u64(uint64(id)))
@@ -96,8 +96,8 @@ type Handoff struct {
 
 // LastHandoff returns the last handoff announced for schedule, if any.
 func (t *Tx) LastHandoff(schedule string) (Handoff, bool, error) {
-	b := t.tx.Bucket(bucketHandoffs)
-	if b == nil {
+	b := t.bucket(bucketHandoffs)
+	if !b.exists() {
 		return Handoff{}, false, nil
 	}
 	v := b.Get([]byte(strings.ToLower(schedule)))
@@ -113,9 +113,9 @@ func (t *Tx) LastHandoff(schedule string) (Handoff, bool, error) {
 
 // SetHandoff records that a schedule's handoff was announced.
 func (t *Tx) SetHandoff(schedule string, h Handoff) error {
-	b := t.tx.Bucket(bucketHandoffs)
-	if b == nil {
+	b := t.bucket(bucketHandoffs)
+	if !b.exists() {
 		return fmt.Errorf("set handoff: %w", errNoBucket)
 	}
-	return putJSON(b, []byte(strings.ToLower(schedule)), h)
+	return b.putJSON([]byte(strings.ToLower(schedule)), h)
 }

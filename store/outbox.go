@@ -30,7 +30,7 @@ type Job struct {
 
 // Enqueue adds a job to the outbox. The dispatcher hears of it after commit.
 func (t *Tx) Enqueue(j Job) error {
-	b := appending(t.tx.Bucket(bucketOutbox))
+	b := appending(t.bucket(bucketOutbox))
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -39,7 +39,9 @@ func (t *Tx) Enqueue(j Job) error {
 	if err := t.put(bucketOutbox, u64(seq), j); err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
-	if len(t.pending) == 0 {
+	// A captured transaction is rolled back: its jobs are announced once
+	// they are replicated (updateReplicated), never by a commit hook.
+	if len(t.pending) == 0 && t.ws == nil {
 		t.tx.OnCommit(func() { t.db.enqueued(t.pending) })
 	}
 	t.pending = append(t.pending, j)
@@ -58,7 +60,7 @@ func (t *Tx) EnqueueJSON(lane, kind string, payload any, created, notBefore time
 // DeleteJob removes a finished job. It reports whether the job was there, so
 // a step that finished twice (after a crash) is noticed.
 func (t *Tx) DeleteJob(seq uint64) (bool, error) {
-	b := appending(t.tx.Bucket(bucketOutbox))
+	b := appending(t.bucket(bucketOutbox))
 	if b.Get(u64(seq)) == nil {
 		return false, nil
 	}
@@ -66,12 +68,12 @@ func (t *Tx) DeleteJob(seq uint64) (bool, error) {
 }
 
 // HasJob reports whether job seq is still waiting.
-func (t *Tx) HasJob(seq uint64) bool { return t.tx.Bucket(bucketOutbox).Get(u64(seq)) != nil }
+func (t *Tx) HasJob(seq uint64) bool { return t.bucket(bucketOutbox).Get(u64(seq)) != nil }
 
 // Jobs returns every waiting job in Seq order.
 func (t *Tx) Jobs() ([]Job, error) {
 	var out []Job
-	err := t.tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+	err := t.bucket(bucketOutbox).ForEach(func(k, v []byte) error {
 		var j Job
 		if err := json.Unmarshal(v, &j); err != nil {
 			return fmt.Errorf("decode job %d: %w", binary.BigEndian.Uint64(k), err)
@@ -84,4 +86,4 @@ func (t *Tx) Jobs() ([]Job, error) {
 }
 
 // JobCount returns how many jobs wait.
-func (t *Tx) JobCount() int { return count(t.tx.Bucket(bucketOutbox)) }
+func (t *Tx) JobCount() int { return count(t.bucket(bucketOutbox)) }

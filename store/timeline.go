@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/incidentbot/incidentbot/incident"
 )
 
@@ -18,22 +16,22 @@ var (
 	subSources = []byte("sources")
 )
 
-func (t *Tx) timeline(id int64, create bool) (entries, sources *bolt.Bucket, err error) {
-	root := appending(t.tx.Bucket(bucketTimeline))
+func (t *Tx) timeline(id int64, create bool) (entries, sources bucket, err error) {
+	root := appending(t.bucket(bucketTimeline))
 	key := u64(uint64(id))
 	b := root.Bucket(key)
-	if b == nil {
+	if !b.exists() {
 		if !create {
-			return nil, nil, nil
+			return bucket{}, bucket{}, nil
 		}
 		if b, err = root.CreateBucket(key); err != nil {
-			return nil, nil, err
+			return bucket{}, bucket{}, err
 		}
 		if _, err = b.CreateBucket(subEntries); err != nil {
-			return nil, nil, err
+			return bucket{}, bucket{}, err
 		}
 		if _, err = b.CreateBucket(subSources); err != nil {
-			return nil, nil, err
+			return bucket{}, bucket{}, err
 		}
 	}
 	return appending(b.Bucket(subEntries)), appending(b.Bucket(subSources)), nil
@@ -55,7 +53,7 @@ func (t *Tx) AppendEntry(id int64, e *incident.Entry) error {
 			return err
 		}
 	}
-	return putJSON(entries, u64(seq), e)
+	return entries.putJSON(u64(seq), e)
 }
 
 // PutEntry overwrites an existing entry (by its Seq).
@@ -64,16 +62,16 @@ func (t *Tx) PutEntry(id int64, e *incident.Entry) error {
 	if err != nil {
 		return err
 	}
-	if entries == nil || entries.Get(u64(e.Seq)) == nil {
+	if !entries.exists() || entries.Get(u64(e.Seq)) == nil {
 		return fmt.Errorf("timeline %s entry %d: %w", incident.Ref(id), e.Seq, incident.ErrNotFound)
 	}
-	return putJSON(entries, u64(e.Seq), e)
+	return entries.putJSON(u64(e.Seq), e)
 }
 
 // DeleteEntry removes an entry and its source index.
 func (t *Tx) DeleteEntry(id int64, e *incident.Entry) error {
 	entries, sources, err := t.timeline(id, false)
-	if err != nil || entries == nil {
+	if err != nil || !entries.exists() {
 		return err
 	}
 	if e.Source != "" {
@@ -91,7 +89,7 @@ func (t *Tx) EntryBySource(id int64, source string) (*incident.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sources != nil {
+	if sources.exists() {
 		if seq := sources.Get([]byte(source)); seq != nil {
 			e, err := get[incident.Entry](entries, seq)
 			if err != nil {
@@ -106,7 +104,7 @@ func (t *Tx) EntryBySource(id int64, source string) (*incident.Entry, error) {
 // EachEntry calls fn for each entry in the order recorded.
 func (t *Tx) EachEntry(id int64, fn func(*incident.Entry) error) error {
 	entries, _, err := t.timeline(id, false)
-	if err != nil || entries == nil {
+	if err != nil || !entries.exists() {
 		return err
 	}
 	return entries.ForEach(func(_, v []byte) error {
@@ -122,7 +120,7 @@ func (t *Tx) EachEntry(id int64, fn func(*incident.Entry) error) error {
 func (t *Tx) Timeline(id int64) ([]incident.Entry, error) {
 	var out []incident.Entry
 	entries, _, err := t.timeline(id, false)
-	if err != nil || entries == nil {
+	if err != nil || !entries.exists() {
 		return nil, err
 	}
 	out = make([]incident.Entry, 0, entries.Stats().KeyN)
@@ -134,7 +132,8 @@ func (t *Tx) Timeline(id int64) ([]incident.Entry, error) {
 	return out, err
 }
 
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
+// putJSON encodes v as JSON and puts it at key.
+func (b bucket) putJSON(key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -17,6 +17,9 @@ type Tx struct {
 	tx      *bolt.Tx
 	db      *DB
 	pending []Job
+	// ws records the writes when the transaction is captured for
+	// replication (replicate.go); nil in local mode.
+	ws *writeSet
 }
 
 func (t *Tx) put(bucket []byte, key []byte, v any) error {
@@ -24,10 +27,10 @@ func (t *Tx) put(bucket []byte, key []byte, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", bucket, err)
 	}
-	return t.tx.Bucket(bucket).Put(key, data)
+	return t.bucket(bucket).Put(key, data)
 }
 
-func get[T any](b *bolt.Bucket, key []byte) (*T, error) {
+func get[T any](b bucket, key []byte) (*T, error) {
 	data := b.Get(key)
 	if data == nil {
 		return nil, incident.ErrNotFound
@@ -42,7 +45,7 @@ func get[T any](b *bolt.Bucket, key []byte) (*T, error) {
 // NextIncidentID allocates the next incident number. Numbers are never
 // reused, even when the transaction that allocated one is the last to commit.
 func (t *Tx) NextIncidentID() (int64, error) {
-	n, err := t.tx.Bucket(bucketIncidents).NextSequence()
+	n, err := t.bucket(bucketIncidents).NextSequence()
 	return int64(n), err
 }
 
@@ -56,7 +59,7 @@ func (t *Tx) PutIncident(inc *incident.Incident) error {
 		return err
 	}
 	if inc.ChannelID != "" {
-		if err := t.tx.Bucket(bucketChannels).Put([]byte(inc.ChannelID), u64(uint64(inc.ID))); err != nil {
+		if err := t.bucket(bucketChannels).Put([]byte(inc.ChannelID), u64(uint64(inc.ID))); err != nil {
 			return err
 		}
 	}
@@ -65,7 +68,7 @@ func (t *Tx) PutIncident(inc *incident.Incident) error {
 
 // Incident returns incident id, or an error matching incident.ErrNotFound.
 func (t *Tx) Incident(id int64) (*incident.Incident, error) {
-	inc, err := get[incident.Incident](t.tx.Bucket(bucketIncidents), u64(uint64(id)))
+	inc, err := get[incident.Incident](t.bucket(bucketIncidents), u64(uint64(id)))
 	if err != nil {
 		return nil, fmt.Errorf("incident %s: %w", incident.Ref(id), err)
 	}
@@ -74,7 +77,7 @@ func (t *Tx) Incident(id int64) (*incident.Incident, error) {
 
 // IncidentByChannel returns the incident whose channel is channelID.
 func (t *Tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
-	v := t.tx.Bucket(bucketChannels).Get([]byte(channelID))
+	v := t.bucket(bucketChannels).Get([]byte(channelID))
 	if v == nil {
 		return nil, fmt.Errorf("incident for channel %s: %w", channelID, incident.ErrNotFound)
 	}
@@ -84,7 +87,7 @@ func (t *Tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
 // EachIncident calls fn for every incident in number order until fn returns
 // an error.
 func (t *Tx) EachIncident(fn func(*incident.Incident) error) error {
-	return t.tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+	return t.bucket(bucketIncidents).ForEach(func(k, v []byte) error {
 		var inc incident.Incident
 		if err := json.Unmarshal(v, &inc); err != nil {
 			return fmt.Errorf("decode incident %d: %w", binary.BigEndian.Uint64(k), err)
@@ -107,7 +110,7 @@ func (t *Tx) Incidents() ([]*incident.Incident, error) {
 // MarkSeen records a dedupe key (an event or envelope id). It reports false
 // when the key was already recorded: the envelope is a redelivery.
 func (t *Tx) MarkSeen(key string, at time.Time) (isNew bool, err error) {
-	seen := t.tx.Bucket(bucketSeen)
+	seen := t.bucket(bucketSeen)
 	if seen.Get([]byte(key)) != nil {
 		return false, nil
 	}
@@ -115,14 +118,14 @@ func (t *Tx) MarkSeen(key string, at time.Time) (isNew bool, err error) {
 	if err := seen.Put([]byte(key), stamp); err != nil {
 		return false, err
 	}
-	return true, appending(t.tx.Bucket(bucketSeenAt)).Put(append(stamp, key...), nil)
+	return true, appending(t.bucket(bucketSeenAt)).Put(append(stamp, key...), nil)
 }
 
 // ExpireSeen forgets dedupe keys recorded before cutoff and returns how many.
 // Slack stops redelivering an event within minutes, so keys need not live
 // for ever; the time index makes this a range delete.
 func (t *Tx) ExpireSeen(cutoff time.Time) (int, error) {
-	seen, byTime := t.tx.Bucket(bucketSeen), appending(t.tx.Bucket(bucketSeenAt))
+	seen, byTime := t.bucket(bucketSeen), appending(t.bucket(bucketSeenAt))
 	limit := uint64(cutoff.UnixNano())
 	// Collect first: deleting under a bbolt cursor skips the next key.
 	var old [][]byte
@@ -143,7 +146,7 @@ func (t *Tx) ExpireSeen(cutoff time.Time) (int, error) {
 
 // SeenCount returns how many dedupe keys are held. It counts with a cursor
 // because bucket stats do not see writes of the open transaction.
-func (t *Tx) SeenCount() int { return count(t.tx.Bucket(bucketSeen)) }
+func (t *Tx) SeenCount() int { return count(t.bucket(bucketSeen)) }
 
 // DeadLetter is an envelope the bot could not apply, kept for an operator.
 type DeadLetter struct {
@@ -156,7 +159,7 @@ type DeadLetter struct {
 
 // PutDeadLetter keeps an envelope that failed to apply.
 func (t *Tx) PutDeadLetter(d DeadLetter) error {
-	b := appending(t.tx.Bucket(bucketDead))
+	b := appending(t.bucket(bucketDead))
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -167,7 +170,7 @@ func (t *Tx) PutDeadLetter(d DeadLetter) error {
 // DeadLetters returns every kept envelope, oldest first.
 func (t *Tx) DeadLetters() ([]DeadLetter, error) {
 	var out []DeadLetter
-	err := t.tx.Bucket(bucketDead).ForEach(func(_, v []byte) error {
+	err := t.bucket(bucketDead).ForEach(func(_, v []byte) error {
 		var d DeadLetter
 		if err := json.Unmarshal(v, &d); err != nil {
 			return err
@@ -181,5 +184,5 @@ func (t *Tx) DeadLetters() ([]DeadLetter, error) {
 // Probe records the time of a health probe: the smallest write there is,
 // to learn whether the database accepts writes again.
 func (t *Tx) Probe(at time.Time) error {
-	return t.tx.Bucket(bucketMeta).Put([]byte("probe"), u64(uint64(at.UnixNano())))
+	return t.bucket(bucketMeta).Put([]byte("probe"), u64(uint64(at.UnixNano())))
 }

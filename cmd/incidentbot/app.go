@@ -16,7 +16,9 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/cluster"
 	"github.com/incidentbot/incidentbot/handlers"
+	"github.com/incidentbot/incidentbot/handlers/alerts"
 	"github.com/incidentbot/incidentbot/handlers/comms"
 	"github.com/incidentbot/incidentbot/handlers/incidents"
 	"github.com/incidentbot/incidentbot/handlers/oncall"
@@ -53,6 +55,12 @@ type app struct {
 	// health is bound by listen; nil when INCIDENTBOT_HTTP_ADDR is empty.
 	health net.Listener
 	backup *backupServer // GET /backup
+	// alerts is the alert receiver, bound by listen; nil when
+	// INCIDENTBOT_ALERTS_ADDR is empty.
+	alerts        net.Listener
+	alertReceiver http.Handler
+	// cluster is this node's Raft member; nil in single-node mode.
+	cluster *cluster.Node
 }
 
 // newApp opens the database and wires everything; it makes no network call,
@@ -110,25 +118,32 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	respond := func(ctx context.Context, url string, msg *slack.WebhookMessage) error {
 		return slack.PostWebhookCustomHTTPContext(ctx, url, httpClient, msg)
 	}
+	tokens, err := loadAlertTokens(cfg, policies, getenv, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	onCall := oncall.New(oncall.Config{Policies: policies})
+	pager := paging.New(paging.Config{
+		Policies: policies,
+		// Providers get their own client: no redirects, and no Slack metrics.
+		Providers:      providers,
+		ProviderGiveUp: deps.ProviderGiveUp,
+		OnPaged:        m.Paged,
+		// Schedules with their calendar feeds, as the on-call module read them.
+		Schedules: onCall,
+	})
+	incs := incidents.New()
+	alerting := alerts.New(alerts.Config{Routes: policies.AlertRoutes, Tokens: tokens, StormLimit: cfg.AlertsStorm, Pager: pager, Declarer: incs})
 	h, err := handlers.New(handlers.Config{
 		AnnounceChannel: cfg.AnnounceChannel,
 		TimelineEmojis:  cfg.TimelineEmoji,
 		ConfirmEmoji:    cfg.ConfirmEmoji,
 		TimelinePrefix:  cfg.TimelinePrefix,
 	}, handlers.Deps{DB: db, API: api, Respond: respond, Templates: templates, Now: clock.Now, Log: log},
-		incidents.New(), timeline.New(),
+		incs, timeline.New(),
 		comms.New(comms.Config{StatusChannel: cfg.StatusChannel, UpdateEvery: cfg.UpdateEvery, FollowUpEmoji: cfg.FollowupEmoji}),
-		paging.New(paging.Config{
-			Policies: policies,
-			// Providers get their own client: no redirects, and no Slack metrics.
-			Providers:      providers,
-			ProviderGiveUp: deps.ProviderGiveUp,
-			OnPaged:        m.Paged,
-			// Schedules with their calendar feeds, as the on-call module read them.
-			Schedules: onCall,
-		}),
-		onCall)
+		pager, onCall, alerting)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -142,7 +157,8 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
 	b.SetMetrics(m)
 	m.SetStateFunc(func() metrics.State { return state(db, b) })
-	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log, backup: backups}, nil
+	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log, backup: backups,
+		alertReceiver: alerting.Receiver()}, nil
 }
 
 // loadResponders expands INCIDENTBOT_RESPONDERS (user ids and user group
@@ -222,16 +238,26 @@ func (a *app) checkChannels(ctx context.Context) {
 	}
 }
 
-// listen binds the health endpoint now, so a port in use fails at start.
+// listen binds the health endpoint and the alert receiver now, so a port
+// in use fails at start.
 func (a *app) listen() error {
-	if a.cfg.HTTPAddr == "" {
-		return nil
+	if a.cfg.HTTPAddr != "" {
+		l, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("INCIDENTBOT_HTTP_ADDR: cannot listen on %s: %w", a.cfg.HTTPAddr, err)
+		}
+		a.health = l
 	}
-	l, err := net.Listen("tcp", a.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("INCIDENTBOT_HTTP_ADDR: cannot listen on %s: %w", a.cfg.HTTPAddr, err)
+	if a.cfg.AlertsAddr != "" {
+		l, err := net.Listen("tcp", a.cfg.AlertsAddr)
+		if err != nil {
+			if a.health != nil {
+				_ = a.health.Close()
+			}
+			return fmt.Errorf("INCIDENTBOT_ALERTS_ADDR: cannot listen on %s: %w", a.cfg.AlertsAddr, err)
+		}
+		a.alerts = l
 	}
-	a.health = l
 	return nil
 }
 
@@ -246,6 +272,20 @@ func (a *app) run(ctx context.Context) error {
 				a.log.Error().Err(err).Msg("health endpoint stopped")
 			}
 		}()
+	}
+	// The alert receiver takes alerts at once, also while Slack is
+	// unreachable: each is committed before it is answered, and its
+	// message and pages go out once Slack answers.
+	var alertSrv *http.Server
+	if a.alerts != nil {
+		alertSrv = &http.Server{Handler: a.alertReceiver, ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
+		go func() {
+			if err := alertSrv.Serve(a.alerts); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error().Err(err).Msg("alert receiver stopped")
+			}
+		}()
+		a.log.Info().Str("addr", a.alerts.Addr().String()).Msg("alert receiver listening")
 	}
 	// auth.test runs after the health endpoint is up: an orchestrator sees
 	// a live process that is not ready while Slack is unreachable, instead
@@ -265,10 +305,13 @@ func (a *app) run(ctx context.Context) error {
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		err = nil // stopped while waiting for Slack: a clean shutdown
 	}
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
+	for _, s := range []*http.Server{srv, alertSrv} {
+		if s != nil {
+			// Requests in flight finish (and commit) before the database closes.
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.Shutdown(sctx)
+			cancel()
+		}
 	}
 	if cerr := a.db.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close database: %w", cerr)
@@ -289,6 +332,7 @@ func state(db *store.DB, b *bot.Bot) metrics.State {
 			}
 		}
 		st.EscalationsPending = c.EscalationsPending
+		st.Alerts = tx.AlertCounts()
 		return err
 	})
 	return st

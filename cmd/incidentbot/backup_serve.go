@@ -95,26 +95,7 @@ func (s *backupServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GET only: run 'incidentbot backup FILE'", http.StatusMethodNotAllowed)
 		return
 	}
-	for _, h := range proxyHeaders {
-		if len(r.Header.Values(h)) > 0 {
-			http.Error(w, "backups are not served through a proxy ("+h+" is set): run 'incidentbot backup FILE' on the bot's host or in its pod", http.StatusForbidden)
-			return
-		}
-	}
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		http.Error(w, "backups are served to local callers only: run 'incidentbot backup FILE' on the bot's host or in its pod", http.StatusForbidden)
-		return
-	}
-	if s.token == ([sha256.Size]byte{}) {
-		http.Error(w, "backups are off: the bot has no backup token", http.StatusServiceUnavailable)
-		return
-	}
-	// Hashing first makes the comparison constant-time in the length too.
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if sum := sha256.Sum256([]byte(got)); !ok || subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="incidentbot backup"`)
-		http.Error(w, "a backup needs the token in "+s.tokenFile+": run 'incidentbot backup FILE' as the bot's user, which sends it", http.StatusUnauthorized)
+	if !s.localCaller(w, r, "backups", "incidentbot backup FILE") {
 		return
 	}
 	select {
@@ -200,3 +181,32 @@ func (s *backupServer) stream(w http.ResponseWriter, f io.Reader, end time.Time)
 
 // serveBackup is GET /backup (backupServer).
 func (a *app) serveBackup(w http.ResponseWriter, r *http.Request) { a.backup.ServeHTTP(w, r) }
+
+// localCaller lets through only a caller on this host (loopback, no proxy
+// header) holding the token in the token file beside the database, and
+// answers the others; what and how name the endpoint and its command.
+func (s *backupServer) localCaller(w http.ResponseWriter, r *http.Request, what, how string) bool {
+	for _, h := range proxyHeaders {
+		if len(r.Header.Values(h)) > 0 {
+			http.Error(w, what+" are not served through a proxy ("+h+" is set): run '"+how+"' on the bot's host or in its pod", http.StatusForbidden)
+			return false
+		}
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		http.Error(w, what+" are served to local callers only: run '"+how+"' on the bot's host or in its pod", http.StatusForbidden)
+		return false
+	}
+	if s.token == ([sha256.Size]byte{}) {
+		http.Error(w, what+" are off: the bot has no backup token", http.StatusServiceUnavailable)
+		return false
+	}
+	// Hashing first makes the comparison constant-time in the length too.
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if sum := sha256.Sum256([]byte(got)); !ok || subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="incidentbot backup"`)
+		http.Error(w, "this needs the token in "+s.tokenFile+": run '"+how+"' as the bot's user, which sends it", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}

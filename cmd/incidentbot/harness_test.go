@@ -196,6 +196,15 @@ func (h *harness) launch(socketOpts ...socketmode.Option) {
 		cancel()
 		h.t.Fatalf("newApp: %v", err)
 	}
+	if a.cfg.AlertsAddr != "" {
+		// The alert receiver on a real port, as run binds it; the health
+		// endpoints are tested in-process (h.get).
+		a.cfg.HTTPAddr = ""
+		if err := a.listen(); err != nil {
+			cancel()
+			h.t.Fatalf("listen: %v", err)
+		}
+	}
 	if len(socketOpts) > 0 {
 		b := bot.New(h.deps.Bot, socketmode.New(a.api, socketOpts...), a.db, a.handlers, a.handlers, h.deps.Clock, h.deps.Log)
 		b.SetMetrics(a.metrics)

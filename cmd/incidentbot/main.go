@@ -17,6 +17,7 @@ Usage:
   incidentbot demo [--out DIR]   replay an incident against a fake Slack; no account needed
   incidentbot export INC-N       print an incident's postmortem draft (reads the database)
   incidentbot list               list the incidents in the database
+  incidentbot alerts             list the open alerts in the database
   incidentbot config             print the configuration variables
   incidentbot check              check the configuration, escalation file, templates and (with tokens) Slack
   incidentbot policies           print the escalation policies from INCIDENTBOT_ESCALATION_FILE
@@ -54,6 +55,8 @@ func runCommand(args []string, stdout, stderr io.Writer, env config.Lookup) int 
 		return cmdExport(args, stdout, stderr, env)
 	case "list":
 		return cmdList(args, stdout, stderr, env)
+	case "alerts":
+		return cmdAlerts(args, stdout, stderr, env)
 	case "config":
 		return cmdConfig(args, stdout, stderr)
 	case "oncall":

@@ -77,6 +77,7 @@ func loadPolicies(file string, getenv func(string) string) (p *incident.Policies
 func printPolicies(w io.Writer, file string, p *incident.Policies, unset map[string]bool) {
 	if p.Empty() {
 		fmt.Fprintln(w, "No escalation policies (INCIDENTBOT_ESCALATION_FILE is not set). People can still be paged directly: /incident page @someone")
+		printAlertRoutes(w, p)
 		return
 	}
 	fmt.Fprintf(w, "Escalation policies from %s:\n", file)
@@ -109,6 +110,37 @@ func printPolicies(w io.Writer, file string, p *incident.Policies, unset map[str
 		fmt.Fprintf(w, "\nPaged automatically on declare: %s\n", strings.Join(auto, ", "))
 	}
 	printSchedules(w, p)
+	printAlertRoutes(w, p)
+}
+
+// printAlertRoutes writes the alert routes: what each takes, where it posts
+// and whom it pages. Tokens are named by their variable, never shown.
+func printAlertRoutes(w io.Writer, p *incident.Policies) {
+	if p == nil {
+		return
+	}
+	for _, r := range p.AlertRoutes {
+		var match []string
+		for _, m := range r.Match {
+			match = append(match, m.String())
+		}
+		takes := "every alert of its token"
+		if len(match) > 0 {
+			takes = strings.Join(match, ", ")
+		}
+		page := r.Page
+		if page == "" {
+			page = "nobody"
+		}
+		fmt.Fprintf(w, "\nalert route %s (token from %s): %s → %s, pages %s", r.Name, r.TokenEnv, takes, r.Channel, page)
+		if r.Declare.Valid() {
+			fmt.Fprintf(w, ", declares at %s or worse", r.Declare)
+		}
+		if r.Quiet > 0 {
+			fmt.Fprintf(w, ", quiet %s", incident.FormatDuration(r.Quiet))
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // printSchedules writes the on-call schedules: `incidentbot oncall` says who

@@ -95,8 +95,10 @@ func (m *Module) channelCreated(tx *store.Tx, p incidentJob, ch *slack.Channel) 
 		return err
 	}
 	r := m.h.NewRequest(tx)
-	if err := r.Invite(ch.ID, inc.DeclaredBy.ID); err != nil {
-		return err
+	if inc.DeclaredBy.ID != "" { // an alert route declares as nobody in Slack
+		if err := r.Invite(ch.ID, inc.DeclaredBy.ID); err != nil {
+			return err
+		}
 	}
 	if err := r.EnqueueThrottled(bot.ChannelLane(ch.ID), jobPostSummary, incidentJob{Incident: inc.ID}); err != nil {
 		return err

@@ -56,6 +56,13 @@ func notifyIfNoResponseURL(r *handlers.Request) string {
 	return r.User.ID
 }
 
+// Declare opens an incident for another module (an alert's Declare
+// incident button, or an alert route's declare: severity) in r's
+// transaction, as /incident declare does; d.By declares it.
+func (m *Module) Declare(r *handlers.Request, d incident.Declaration) (*incident.Incident, error) {
+	return m.declare(r, d, "", "")
+}
+
 // declare opens an incident: the record, the first timeline entry, and the
 // job that creates its channel (which enqueues the rest).
 func (m *Module) declare(r *handlers.Request, d incident.Declaration, responseURL, notifyUser string) (*incident.Incident, error) {

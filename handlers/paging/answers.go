@@ -13,8 +13,12 @@ import (
 // The answers to a page: Acknowledge and Decline in the page DM. The core
 // lets only the person paged click them, in the DM they got (handlers.Paged).
 
-// pagingAction handles a click on a page DM's Acknowledge or Decline.
+// pagingAction handles a click on a page DM's Acknowledge or Decline, for
+// an incident's page or (an alert value, "a7:1:2") an alert's.
 func (m *Module) pagingAction(r *handlers.Request, _ slack.InteractionCallback, a *slack.BlockAction) error {
+	if handlers.IsAlertValue(a.Value) {
+		return m.alertPageAction(r, a)
+	}
 	// The core let only the person paged through, from their DM.
 	id, ids, err := handlers.ParseValue(a.Value, 2)
 	if err != nil {
@@ -34,16 +38,48 @@ func (m *Module) pagingAction(r *handlers.Request, _ slack.InteractionCallback, 
 	case actionPageAck:
 		return m.acknowledge(r, inc, e)
 	case actionPageDecl:
-		return m.decline(r, inc, e)
+		return m.decline(r, incidentSubject{inc}, e)
 	}
 	return nil
 }
 
-// acknowledge stops an escalation because r.User is on it.
+// alertPageAction answers the page DM of an alert. Acknowledge
+// acknowledges the alert itself, which stops its paging for everyone.
+func (m *Module) alertPageAction(r *handlers.Request, a *slack.BlockAction) error {
+	id, ids, err := handlers.ParseAlertValue(a.Value, 2)
+	if err != nil {
+		m.h.Log().Warn().Err(err).Str("action", a.ActionID).Msg("refused a button with a malformed value")
+		return incident.Invalid("Nothing changed: I could not read this button.", "Use the Acknowledge button on the alert's message instead.")
+	}
+	al, err := r.Tx.Alert(id)
+	if err != nil {
+		return err
+	}
+	e, err := al.Escalation(ids[0])
+	if err != nil {
+		return err
+	}
+	s := m.alertSubject(al)
+	switch a.ActionID {
+	case actionPageAck:
+		// As for an incident: a late answer to paging that ran out counts,
+		// one to an alert resolved does not.
+		if !al.Open() || !e.Active() && e.State != incident.EscalationExhausted {
+			return m.pageEnded(r, s, e)
+		}
+		return m.AckAlert(r, al)
+	case actionPageDecl:
+		return m.decline(r, s, e)
+	}
+	return nil
+}
+
+// acknowledge stops an incident's escalation because r.User is on it.
 func (m *Module) acknowledge(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
+	s := incidentSubject{inc}
 	// A resolved incident takes no acknowledgement, even of paging that ran out.
 	if !inc.Open() || !e.Acknowledge(r.User, r.Now) {
-		return m.pageEnded(r, inc, e)
+		return m.pageEnded(r, s, e)
 	}
 	if inc.Times.Acknowledged.IsZero() {
 		inc.Times.Acknowledged = r.Now
@@ -64,45 +100,44 @@ func (m *Module) acknowledge(r *handlers.Request, inc *incident.Incident, e *inc
 	if err := r.Post(inc.ChannelID, ":white_check_mark: "+text+". Paging stopped.", nil); err != nil {
 		return err
 	}
-	return m.settlePages(r, inc, e, "acknowledge")
+	return m.settlePages(r, s, e, "acknowledge")
 }
 
 // pageEnded tells someone who answered a page that it no longer waits for
-// an answer, and where the incident is.
-func (m *Module) pageEnded(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
-	text := fmt.Sprintf("%s's page was already acknowledged by %s at %s. The incident channel: %s",
-		inc.Ref(), handlers.Mention(e.AckedBy), incident.FormatTime(e.AckedAt), handlers.ChannelLink(inc))
+// an answer, and where the incident or alert is.
+func (m *Module) pageEnded(r *handlers.Request, s subject, e *incident.Escalation) error {
+	ab := s.about()
+	text := fmt.Sprintf("%s's page was already acknowledged by %s at %s. %s",
+		ab.ref, handlers.Mention(e.AckedBy), incident.FormatTime(e.AckedAt), ab.place)
 	if e.State != incident.EscalationAcknowledged {
-		text = fmt.Sprintf("Paging for %s had stopped (%s). The incident channel: %s", inc.Ref(), inc.Status.Title(), handlers.ChannelLink(inc))
+		text = fmt.Sprintf("Paging for %s had stopped (%s). %s", ab.ref, ab.state, ab.place)
 	}
 	return r.Ephemeral(r.Channel, r.User.ID, text, "")
 }
 
 // decline records r.User's decline and, if theirs was the current level,
 // moves on at once.
-func (m *Module) decline(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
-	if !inc.Open() || e.State == incident.EscalationAcknowledged || e.State == incident.EscalationCancelled {
-		return m.pageEnded(r, inc, e) // nothing is waiting for this answer any more
+func (m *Module) decline(r *handlers.Request, s subject, e *incident.Escalation) error {
+	if !s.open() || e.State == incident.EscalationAcknowledged || e.State == incident.EscalationCancelled {
+		return m.pageEnded(r, s, e) // nothing is waiting for this answer any more
 	}
 	moveOn := e.Decline(r.User)
-	if err := r.Tx.PutIncident(inc); err != nil {
+	if err := s.record(r, "declined", fmt.Sprintf("%s declined the page (%s)", handlers.Mention(r.User), e.Name())); err != nil {
 		return err
 	}
-	if err := r.TimelineEvent(inc, "declined", fmt.Sprintf("%s declined the page (%s)", handlers.Mention(r.User), e.Name())); err != nil {
-		return err
-	}
-	for _, p := range e.Pages {
-		if p.User.ID == r.User.ID {
-			if err := r.Enqueue(bot.DMLane(p.User.ID), jobPageUpdateDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
+	for i := range e.Pages {
+		if p := &e.Pages[i]; p.User.ID == r.User.ID {
+			if err := r.Enqueue(bot.DMLane(p.User.ID), jobPageUpdateDM, s.key().page(e, p)); err != nil {
 				return err
 			}
 		}
 	}
 	if !moveOn {
-		return nil
+		return s.save(r)
 	}
-	if err := r.Post(inc.ChannelID, fmt.Sprintf(":no_entry: %s declined the page; moving on now.", handlers.Mention(r.User)), nil); err != nil {
+	// escalate writes the subject (once: an alert is redrawn once).
+	if err := s.say(r, fmt.Sprintf(":no_entry: %s declined the page; moving on now.", handlers.Mention(r.User))); err != nil {
 		return err
 	}
-	return m.escalate(r, inc, e)
+	return m.escalate(r, s, e)
 }

@@ -2,10 +2,12 @@
 // oncall module shows the policies and schedules),
 // escalation policies and their levels and repeats, the page DM with its
 // Acknowledge and Decline buttons, user groups, and the external pagers
-// (paging/provider). An escalation's state lives in the incident record;
-// every step (a timer, a click, a resolve) is one transaction that reads
-// it, changes it and enqueues the pages that follow, so steps never
-// interleave.
+// (paging/provider). It pages for incidents and, called by the alerts
+// module (PageAlert, AckAlert, StopAlert), for alerts: one engine, over a
+// subject (subject.go). An escalation's state lives in the incident or
+// alert record; every step (a timer, a click, a resolve) is one
+// transaction that reads it, changes it and enqueues the pages that
+// follow, so steps never interleave.
 package paging
 
 import (

@@ -12,11 +12,12 @@ import (
 )
 
 // Paging: /incident page starts an escalation, whose state lives in the
-// incident record. Every step is a transaction: a timer, a click on
-// Acknowledge or Decline, and a resolve each read the escalation, change it,
-// and enqueue the pages that follow, so they cannot interleave. A timer that
-// fires after an acknowledgement finds the escalation no longer active (or at
-// another step) and does nothing.
+// incident record (an alert's in the alert record: alert.go). Every step is
+// a transaction: a timer, a click on Acknowledge or Decline, and a resolve
+// each read the escalation, change it, and enqueue the pages that follow,
+// so they cannot interleave. A timer that fires after an acknowledgement
+// finds the escalation no longer active (or at another step) and does
+// nothing.
 
 // handlers.Job kinds and action ids of paging.
 const (
@@ -31,40 +32,6 @@ const (
 
 // pagingActionPrefix starts the action ids of page buttons.
 const pagingActionPrefix = "page_"
-
-// pageJob names one page of an escalation.
-type pageJob struct {
-	Incident   int64 `json:"incident"`
-	Escalation int   `json:"escalation"`
-	Page       int   `json:"page"`
-}
-
-// groupJob expands a user group of an escalation step into pages.
-type groupJob struct {
-	Incident   int64  `json:"incident"`
-	Escalation int    `json:"escalation"`
-	Step       int    `json:"step"`
-	Group      string `json:"group"`
-}
-
-// escalateJob is an escalation's timer for one step.
-type escalateJob struct {
-	Incident   int64 `json:"incident"`
-	Escalation int   `json:"escalation"`
-	Step       int   `json:"step"`
-}
-
-// providerJob sends one event to a paging provider: a page's trigger, or an
-// acknowledge or resolve for a target paged before.
-type providerJob struct {
-	Incident   int64  `json:"incident"`
-	Escalation int    `json:"escalation"`
-	Page       int    `json:"page,omitempty"`
-	Target     string `json:"target"`
-	Action     string `json:"action"`
-	// By is who acknowledged or resolved, for the provider's note.
-	By string `json:"by,omitempty"`
-}
 
 var (
 	groupMention = regexp.MustCompile(`^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$`)
@@ -158,20 +125,22 @@ func (m *Module) policyNames() []string {
 	return names
 }
 
-// startEscalation begins an escalation and pages its first level.
+// startEscalation begins an escalation of an incident and pages its first
+// level.
 func (m *Module) startEscalation(r *handlers.Request, inc *incident.Incident, policy string, levels []incident.Level, repeat int, message string) error {
 	e, err := inc.StartEscalation(policy, levels, repeat, r.User, message, r.Now)
 	if err != nil {
 		return err
 	}
-	return m.pageStep(r, inc, e)
+	return m.pageStep(r, incidentSubject{inc}, e)
 }
 
 // pageStep pages the targets of the escalation's current step, says so,
 // and sets the timer for the next one. Who declined is skipped for the rest
 // of the escalation; a step left with nobody to page moves on at once. It
-// writes the incident.
-func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
+// writes the subject.
+func (m *Module) pageStep(r *handlers.Request, s subject, e *incident.Escalation) error {
+	k := s.key()
 	var who []string
 	for _, t := range e.Targets() {
 		if t.Kind() == incident.TargetUser && e.Declined(string(t)) {
@@ -181,12 +150,12 @@ func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incide
 		switch t.Kind() {
 		case incident.TargetUser:
 			if p := e.AddPage(incident.Page{Target: t, User: incident.User{ID: string(t)}, At: r.Now}); p != nil {
-				if err := r.Enqueue(bot.DMLane(string(t)), jobPageDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
+				if err := r.Enqueue(bot.DMLane(string(t)), jobPageDM, k.page(e, p)); err != nil {
 					return err
 				}
 			}
 		case incident.TargetSchedule:
-			name, err := m.pageSchedule(r, inc, e, t)
+			name, err := m.pageSchedule(r, s, e, t)
 			if err != nil {
 				return err
 			}
@@ -196,12 +165,12 @@ func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incide
 			}
 			who[len(who)-1] = name
 		case incident.TargetGroup:
-			if err := r.Enqueue(bot.GroupLane(string(t)), jobPageGroup, groupJob{Incident: inc.ID, Escalation: e.ID, Step: e.Step, Group: string(t)}); err != nil {
+			if err := r.Enqueue(bot.GroupLane(string(t)), jobPageGroup, groupJob{subjectKey: k, Escalation: e.ID, Step: e.Step, Group: string(t)}); err != nil {
 				return err
 			}
 		default:
 			if p := e.AddPage(incident.Page{Target: t, At: r.Now}); p != nil {
-				if err := r.Enqueue(bot.ProviderLane(string(t)), jobPageProvider, providerJob{Incident: inc.ID, Escalation: e.ID,
+				if err := r.Enqueue(bot.ProviderLane(string(t)), jobPageProvider, providerJob{subjectKey: k, Escalation: e.ID,
 					Page: p.ID, Target: string(t), Action: "trigger"}); err != nil {
 					return err
 				}
@@ -209,23 +178,23 @@ func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incide
 		}
 	}
 	if len(who) == 0 {
-		return m.escalate(r, inc, e) // everyone at this level declined
+		return m.escalate(r, s, e) // everyone at this level declined
 	}
 	level := fmt.Sprintf("level %d of %d", e.Level+1, len(e.Levels))
 	if e.Round > 0 {
 		level += fmt.Sprintf(", repeat %d of %d", e.Round, e.Repeat)
 	}
-	text := fmt.Sprintf("Paging %s (%s): %s — by %s", e.Name(), level, strings.Join(who, ", "), handlers.Mention(e.By))
+	text := fmt.Sprintf("Paging %s (%s): %s — by %s", e.Name(), level, strings.Join(who, ", "), s.about().pagedBy(e))
 	if e.Step > 0 {
 		text = fmt.Sprintf("Nobody acknowledged yet; paging %s (%s): %s", e.Name(), level, strings.Join(who, ", "))
 	}
 	if e.Message != "" && e.Step == 0 {
 		text += ": " + e.Message
 	}
-	if err := r.Tx.PutIncident(inc); err != nil {
+	if err := s.save(r); err != nil {
 		return err
 	}
-	if err := r.TimelineEvent(inc, "paged", text); err != nil {
+	if err := s.record(r, "paged", text); err != nil {
 		return err
 	}
 	next := "I page the next level"
@@ -236,12 +205,11 @@ func (m *Module) pageStep(r *handlers.Request, inc *incident.Incident, e *incide
 		}
 	}
 	post := fmt.Sprintf(":pager: %s. If nobody acknowledges within %s, %s.", handlers.Safe(text), incident.FormatDuration(e.Levels[e.Level].Timeout), next)
-	if err := r.Post(inc.ChannelID, post, nil); err != nil {
+	if err := s.say(r, post); err != nil {
 		return err
 	}
 	// Its own lane: a waiting timer must not hold up other jobs.
-	return r.EnqueueAt(bot.EscalationLane(inc.ID, e.ID, e.Step), jobPageEscalate,
-		escalateJob{Incident: inc.ID, Escalation: e.ID, Step: e.Step}, e.Due)
+	return r.EnqueueAt(k.escalationLane(e), jobPageEscalate, escalateJob{subjectKey: k, Escalation: e.ID, Step: e.Step}, e.Due)
 }
 
 // targetName shows a target in Slack without pinging a whole group.
@@ -256,10 +224,10 @@ func targetName(t incident.Target) string {
 }
 
 // escalate moves an active escalation on: the next level, or, when none is
-// left, the news that nobody acknowledged. It writes the incident.
-func (m *Module) escalate(r *handlers.Request, inc *incident.Incident, e *incident.Escalation) error {
+// left, the news that nobody acknowledged. It writes the subject.
+func (m *Module) escalate(r *handlers.Request, s subject, e *incident.Escalation) error {
 	if e.Advance(r.Now) {
-		return m.pageStep(r, inc, e)
+		return m.pageStep(r, s, e)
 	}
 	var tried []string
 	for _, p := range e.Tried() {
@@ -273,29 +241,31 @@ func (m *Module) escalate(r *handlers.Request, inc *incident.Incident, e *incide
 		}
 	}
 	text := fmt.Sprintf("Nobody acknowledged the %s after every level and repeat. Tried: %s", e.Name(), strings.Join(tried, ", "))
-	if err := r.Tx.PutIncident(inc); err != nil {
+	if err := s.save(r); err != nil {
 		return err
 	}
-	if err := r.TimelineEvent(inc, "page_unanswered", text); err != nil {
+	if err := s.record(r, "page_unanswered", text); err != nil {
 		return err
 	}
-	return r.Post(inc.ChannelID, fmt.Sprintf(":warning: %s. Page someone else with `%s page @someone`; a late Acknowledge still counts.",
-		text, m.command()), nil)
+	return s.say(r, fmt.Sprintf(":warning: %s. Page someone else with `%s page @someone`; a late Acknowledge still counts.",
+		text, m.command()))
 }
 
 // settlePages updates every page DM of an escalation that ended and tells
 // its providers (acknowledge or resolve).
-func (m *Module) settlePages(r *handlers.Request, inc *incident.Incident, e *incident.Escalation, action string) error {
+func (m *Module) settlePages(r *handlers.Request, s subject, e *incident.Escalation, action string) error {
+	k := s.key()
 	told := map[incident.Target]bool{}
-	for _, p := range e.Pages {
+	for i := range e.Pages {
+		p := &e.Pages[i]
 		switch {
 		case p.User.ID != "" && p.TS != "":
-			if err := r.Enqueue(bot.DMLane(p.User.ID), jobPageUpdateDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
+			if err := r.Enqueue(bot.DMLane(p.User.ID), jobPageUpdateDM, k.page(e, p)); err != nil {
 				return err
 			}
 		case p.Target.Provider() && !told[p.Target] && p.State != incident.PageFailed && p.State != incident.PageSkipped:
 			told[p.Target] = true
-			if err := r.Enqueue(bot.ProviderLane(string(p.Target)), jobPageProvider, providerJob{Incident: inc.ID, Escalation: e.ID,
+			if err := r.Enqueue(bot.ProviderLane(string(p.Target)), jobPageProvider, providerJob{subjectKey: k, Escalation: e.ID,
 				Target: string(p.Target), Action: action, By: cmp.Or(r.User.Name, r.User.ID)}); err != nil {
 				return err
 			}
@@ -307,14 +277,21 @@ func (m *Module) settlePages(r *handlers.Request, inc *incident.Incident, e *inc
 // stopPaging ends an incident's escalations when it is resolved, and
 // resolves what the providers were told. The caller writes the incident.
 func (m *Module) stopPaging(r *handlers.Request, inc *incident.Incident) error {
-	for i := range inc.Escalations {
-		e := &inc.Escalations[i]
+	return m.stop(r, incidentSubject{inc}, inc.Escalations)
+}
+
+// stop cancels the active escalations of a subject that was resolved,
+// redraws every page DM and tells the providers paged to resolve. The
+// caller writes the subject.
+func (m *Module) stop(r *handlers.Request, s subject, es incident.Escalations) error {
+	for i := range es {
+		e := &es[i]
 		if e.Cancel(r.Now) {
-			if err := r.TimelineEvent(inc, "paging_stopped", fmt.Sprintf("Paging (%s) stopped: the incident is resolved", e.Name())); err != nil {
+			if err := s.record(r, "paging_stopped", fmt.Sprintf("Paging (%s) stopped: the incident is resolved", e.Name())); err != nil {
 				return err
 			}
 		}
-		if err := m.settlePages(r, inc, e, "resolve"); err != nil {
+		if err := m.settlePages(r, s, e, "resolve"); err != nil {
 			return err
 		}
 	}

@@ -12,37 +12,39 @@ import (
 // this moment, overrides (from the database, read in the step's
 // transaction) included, through the same page DM as a person named in the
 // file. It returns how the page is shown ("" when nobody was paged: nobody
-// is on call, said in the channel, or the person on call declined).
-func (m *Module) pageSchedule(r *handlers.Request, inc *incident.Incident, e *incident.Escalation, t incident.Target) (string, error) {
-	var s *incident.Schedule
-	var ok bool
-	if m.cfg.Schedules != nil {
-		s, ok = m.cfg.Schedules.Schedule(t.Value())
-	} else {
-		s, ok = m.cfg.Policies.Schedule(t.Value())
-	}
+// is on call, which is reported (warn), or the person on call declined).
+func (m *Module) pageSchedule(r *handlers.Request, s subject, e *incident.Escalation, t incident.Target) (string, error) {
+	sc, ok := m.schedule(t.Value())
 	if !ok { // the file was changed since the escalation started
-		return "", r.Post(inc.ChannelID, fmt.Sprintf(":warning: Schedule %s is no longer in the escalation file, so nobody was paged through it.",
-			handlers.Safe(t.Value())), nil)
+		return "", warn(r, s, e, t, fmt.Sprintf("Schedule %s is no longer in the escalation file, so nobody was paged through it.", t.Value()))
 	}
-	overrides, err := r.Tx.Overrides(s.Name, r.Now)
+	overrides, err := r.Tx.Overrides(sc.Name, r.Now)
 	if err != nil {
 		return "", err
 	}
-	sh, ok := s.OnCall(r.Now, overrides)
+	sh, ok := sc.OnCall(r.Now, overrides)
 	if !ok {
-		return "", r.Post(inc.ChannelID, fmt.Sprintf(":warning: Nobody is on call in schedule %s right now, so nobody was paged through it.", s.Name), nil)
+		return "", warn(r, s, e, t, fmt.Sprintf("Nobody is on call in schedule %s right now, so nobody was paged through it.", sc.Name))
 	}
 	if e.Declined(sh.Who) {
 		return "", nil
 	}
-	p := e.AddPage(incident.Page{Target: t, User: incident.User{ID: sh.Who}, Schedule: s.Name, Override: sh.Override != nil, At: r.Now})
+	p := e.AddPage(incident.Page{Target: t, User: incident.User{ID: sh.Who}, Schedule: sc.Name, Override: sh.Override != nil, At: r.Now})
 	if p != nil {
-		if err := r.Enqueue(bot.DMLane(sh.Who), jobPageDM, pageJob{Incident: inc.ID, Escalation: e.ID, Page: p.ID}); err != nil {
+		if err := r.Enqueue(bot.DMLane(sh.Who), jobPageDM, s.key().page(e, p)); err != nil {
 			return "", err
 		}
 	}
-	return ScheduleName(s.Name, sh.Who, sh.Override != nil), nil
+	return ScheduleName(sc.Name, sh.Who, sh.Override != nil), nil
+}
+
+// schedule looks a schedule up by name (any case): as the on-call module
+// has it now when it is wired, else as the escalation file has it.
+func (m *Module) schedule(name string) (*incident.Schedule, bool) {
+	if m.cfg.Schedules != nil {
+		return m.cfg.Schedules.Schedule(name)
+	}
+	return m.cfg.Policies.Schedule(name)
 }
 
 // ScheduleName shows who was paged through a schedule.

@@ -50,6 +50,22 @@ type Config struct {
 	// never printed (Validate names it, never its value).
 	ICalToken  string   `envconfig:"ICAL_TOKEN" desc:"secret that GET /oncall/<schedule>.ics?token=… must carry (at least 20 characters: letters, digits, - _ . ~); empty: the calendar feeds are off (404)"`
 	Responders []string `desc:"user ids (U…) and/or user group ids (S…), comma separated, who alone may change incidents; empty: any member of the incident channel"`
+	// AlertsAddr is where the alert receiver listens; each alert route of
+	// the escalation file names the variable holding its bearer token.
+	AlertsAddr  string `split_words:"true" desc:"host:port of the alert receiver (Alertmanager webhook and generic JSON, routed by the escalation file's alert_routes), e.g. 0.0.0.0:9094 or 127.0.0.1:9094; empty: the receiver is off"`
+	AlertsStorm int    `split_words:"true" default:"20" desc:"new alert groups per minute on one route before they are gathered into one storm alert (a whole number, at least 1)"`
+	// The cluster (cluster.go): all empty is single-node mode. Peers is
+	// read as one string and parsed by ClusterPeerList.
+	ClusterNodeID  string `split_words:"true" desc:"this node's id in the cluster, one of INCIDENTBOT_CLUSTER_PEERS' ids (on Kubernetes the pod name, e.g. incidentbot-0); empty: single-node mode, and every other INCIDENTBOT_CLUSTER_ variable must be unset"`
+	ClusterBind    string `split_words:"true" desc:"host:port this node listens on for Raft and node-to-node traffic, e.g. 0.0.0.0:7946"`
+	ClusterPeers   string `split_words:"true" desc:"every voter as id=host:port, comma separated, this node included; 1, 3, 5 or 7 of them, e.g. incidentbot-0=incidentbot-0.incidentbot-peers:7946,incidentbot-1=…"`
+	ClusterTLSCert string `split_words:"true" desc:"PEM certificate this node presents to the others (server and client auth), signed by INCIDENTBOT_CLUSTER_TLS_CA; required unless INCIDENTBOT_CLUSTER_INSECURE=true"`
+	ClusterTLSKey  string `split_words:"true" desc:"PEM private key of INCIDENTBOT_CLUSTER_TLS_CERT"`
+	// ClusterTLSCa is spelt so envconfig splits it into
+	// INCIDENTBOT_CLUSTER_TLS_CA (ClusterTLSCA would be CLUSTER_TLSCA).
+	ClusterTLSCa    string `split_words:"true" desc:"PEM CA certificate(s) every node's certificate must chain to; use a CA for this cluster alone"`
+	ClusterInsecure bool   `split_words:"true" desc:"true: plain, unauthenticated TCP between nodes, for tests only (logged as a warning); never with the TLS variables"`
+	ClusterDir      string `split_words:"true" desc:"directory of the Raft log and snapshots, on persistent storage; empty: INCIDENTBOT_DB's path with .raft appended (e.g. /data/incidentbot.db.raft)"`
 }
 
 // Lookup reads one variable of an environment: its value and whether it is
@@ -121,8 +137,8 @@ func Load(lookup Lookup) (Config, error) {
 	if err := envconfig.Process(EnvPrefix, &c); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
-			// Only durations can fail to parse; strings and lists cannot,
-			// so a token is never repeated here.
+			// Only durations and numbers can fail to parse; strings and
+			// lists cannot, so a token is never repeated here.
 			return c, fmt.Errorf("%s: cannot read %q as %s", pe.KeyName, pe.Value, typeExample(pe.TypeName))
 		}
 		return c, err
@@ -135,6 +151,12 @@ func typeExample(typeName string) string {
 	switch typeName {
 	case "time.Duration":
 		return "a duration such as 30m or 1h30m (0 disables)"
+	case "int":
+		return "a whole number such as 20"
+	case "float64":
+		return "a number such as 1 or 2.5"
+	case "bool":
+		return "true or false"
 	}
 	return "a " + typeName
 }

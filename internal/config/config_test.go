@@ -21,7 +21,7 @@ func TestLoad(t *testing.T) {
 			return c.SlackApiURL == "https://slack.com/api/" && c.DB == "incidentbot.db" && c.HTTPAddr == "127.0.0.1:8080" &&
 				c.LogFormat == "json" && c.LogLevel == "info" && reflect.DeepEqual(c.TimelineEmoji, []string{"pushpin"}) &&
 				c.AppToken == "" && c.BotToken == "" && c.AnnounceChannel == "" && c.UpdateEvery == 30*time.Minute &&
-				c.TimelinePrefix == "TL:"
+				c.TimelinePrefix == "TL:" && c.AlertsAddr == "" && c.AlertsStorm == 20
 		}},
 		{"unprefixed tokens", map[string]string{"SLACK_APP_TOKEN": fakeAppToken, "SLACK_BOT_TOKEN": fakeBotToken},
 			func(c Config) bool { return c.AppToken == fakeAppToken && c.BotToken == fakeBotToken }},
@@ -39,12 +39,14 @@ func TestLoad(t *testing.T) {
 			"INCIDENTBOT_SLACK_API_URL": "http://127.0.0.1:9000/api/", "INCIDENTBOT_DB": "/var/lib/incidentbot/x.db",
 			"INCIDENTBOT_ANNOUNCE_CHANNEL": "C0123ABCD", "INCIDENTBOT_TIMELINE_EMOJI": ":pushpin:, Round_Pushpin",
 			"INCIDENTBOT_HTTP_ADDR": "", "INCIDENTBOT_LOG_FORMAT": "console", "INCIDENTBOT_LOG_LEVEL": "debug",
-			"INCIDENTBOT_UPDATE_EVERY": "1h30m", "INCIDENTBOT_RESPONDERS": "U0123ABCD,S0456EFGH"},
+			"INCIDENTBOT_UPDATE_EVERY": "1h30m", "INCIDENTBOT_RESPONDERS": "U0123ABCD,S0456EFGH",
+			"INCIDENTBOT_ALERTS_ADDR": "0.0.0.0:9094", "INCIDENTBOT_ALERTS_STORM": "50"},
 			func(c Config) bool {
 				return c.SlackApiURL == "http://127.0.0.1:9000/api/" && c.DB == "/var/lib/incidentbot/x.db" &&
 					c.AnnounceChannel == "C0123ABCD" && c.HTTPAddr == "" && c.LogFormat == "console" && c.LogLevel == "debug" &&
 					reflect.DeepEqual(c.TimelineEmoji, []string{":pushpin:", " Round_Pushpin"}) && c.UpdateEvery == 90*time.Minute &&
-					reflect.DeepEqual(c.Responders, []string{"U0123ABCD", "S0456EFGH"})
+					reflect.DeepEqual(c.Responders, []string{"U0123ABCD", "S0456EFGH"}) &&
+					c.AlertsAddr == "0.0.0.0:9094" && c.AlertsStorm == 50
 			}},
 	}
 	for _, tc := range tests {
@@ -95,17 +97,29 @@ func TestLoadConcurrent(t *testing.T) {
 }
 
 func TestLoadParseError(t *testing.T) {
-	_, err := Load(MapEnv(map[string]string{"INCIDENTBOT_UPDATE_EVERY": "half an hour", "SLACK_BOT_TOKEN": fakeBotToken}))
-	if err == nil {
-		t.Fatal("Load accepted INCIDENTBOT_UPDATE_EVERY=half an hour")
+	tests := []struct {
+		variable, value string
+		want            []string
+	}{
+		{"INCIDENTBOT_UPDATE_EVERY", "half an hour", []string{"INCIDENTBOT_UPDATE_EVERY", `"half an hour"`, "30m"}},
+		{"INCIDENTBOT_ALERTS_STORM", "many", []string{"INCIDENTBOT_ALERTS_STORM", `"many"`, "a whole number such as 20"}},
+		{"INCIDENTBOT_ALERTS_STORM", "2.5", []string{"INCIDENTBOT_ALERTS_STORM", "a whole number"}},
+		{"INCIDENTBOT_SLACK_PACE", "fast", []string{"INCIDENTBOT_SLACK_PACE", "a number such as 1"}},
 	}
-	for _, want := range []string{"INCIDENTBOT_UPDATE_EVERY", `"half an hour"`, "30m"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
+	for _, tc := range tests {
+		_, err := Load(MapEnv(map[string]string{tc.variable: tc.value, "SLACK_BOT_TOKEN": fakeBotToken}))
+		if err == nil {
+			t.Errorf("Load accepted %s=%s", tc.variable, tc.value)
+			continue
 		}
-	}
-	if strings.Contains(err.Error(), "FAKEBOT") {
-		t.Errorf("error repeats a token: %q", err)
+		for _, want := range tc.want {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "FAKEBOT") {
+			t.Errorf("error repeats a token: %q", err)
+		}
 	}
 }
 
@@ -184,6 +198,16 @@ func TestPrintTable(t *testing.T) {
 		{"INCIDENTBOT_JSM_URL", "https://api.atlassian.com", "no"},
 		{"INCIDENTBOT_SLACK_PACE", "1", "no"},
 		{"INCIDENTBOT_ICAL_TOKEN", "-", "no"},
+		{"INCIDENTBOT_ALERTS_ADDR", "-", "no"},
+		{"INCIDENTBOT_ALERTS_STORM", "20", "no"},
+		{"INCIDENTBOT_CLUSTER_NODE_ID", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_BIND", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_PEERS", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_TLS_CERT", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_TLS_KEY", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_TLS_CA", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_INSECURE", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_DIR", "-", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {

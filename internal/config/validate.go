@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,6 +126,10 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 			bad("INCIDENTBOT_HTTP_ADDR must be host:port such as 127.0.0.1:8080 or :8080, or empty to disable (got %q)", c.HTTPAddr)
 		}
 	}
+	errs = append(errs, checkAlerts(c.AlertsAddr, c.HTTPAddr, c.AlertsStorm)...)
+	clusterWarnings, clusterErrs := c.validateCluster()
+	warnings = append(warnings, clusterWarnings...)
+	errs = append(errs, clusterErrs...)
 	switch c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat)); c.LogFormat {
 	case "json", "console":
 	default:
@@ -134,6 +139,26 @@ func (c *Config) Validate(needTokens bool) (warnings []string, err error) {
 		bad("INCIDENTBOT_LOG_LEVEL must be debug, info, warn or error (got %q)", c.LogLevel)
 	}
 	return warnings, errors.Join(errs...)
+}
+
+// checkAlerts checks the alert receiver's address (empty: off) and storm
+// threshold. A Config built in code without the receiver (the demo, tests)
+// leaves AlertsStorm zero, so zero is refused only when the receiver is on;
+// from the environment it is 20 unless set.
+func checkAlerts(addr, httpAddr string, storm int) []error {
+	var errs []error
+	if addr != "" {
+		host, port, err := net.SplitHostPort(addr)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			errs = append(errs, fmt.Errorf("INCIDENTBOT_ALERTS_ADDR must be host:port such as 0.0.0.0:9094 (every interface) or 127.0.0.1:9094, or empty to turn the alert receiver off (got %q)", addr))
+		} else if addr == httpAddr {
+			errs = append(errs, fmt.Errorf("INCIDENTBOT_ALERTS_ADDR is INCIDENTBOT_HTTP_ADDR's address too (%s): give the alert receiver its own port, e.g. %s", addr, net.JoinHostPort(host, "9094")))
+		}
+	}
+	if storm < 0 || storm == 0 && addr != "" {
+		errs = append(errs, fmt.Errorf("INCIDENTBOT_ALERTS_STORM must be a whole number of at least 1: the new alert groups a route takes per minute before gathering them into one storm alert, e.g. 20 (got %d)", storm))
+	}
+	return errs
 }
 
 // checkToken explains what is wrong with a token without ever printing it.

@@ -128,6 +128,14 @@ func TestValidateFixes(t *testing.T) {
 		{"error log level", func(c *Config) { c.LogLevel = "error" }, func(Config) bool { return true }, ""},
 		{"iCal token", func(c *Config) { c.ICalToken = "0123456789abcdefABCD-_.~" },
 			func(c Config) bool { return c.ICalToken == "0123456789abcdefABCD-_.~" }, ""},
+		{"alert receiver on every interface", func(c *Config) { c.AlertsAddr, c.AlertsStorm = "0.0.0.0:9094", 20 },
+			func(c Config) bool { return c.AlertsAddr == "0.0.0.0:9094" }, ""},
+		{"alert receiver on loopback", func(c *Config) { c.AlertsAddr, c.AlertsStorm = "127.0.0.1:9094", 1 }, func(Config) bool { return true }, ""},
+		{"alert receiver port only", func(c *Config) { c.AlertsAddr, c.AlertsStorm = ":9094", 20 }, func(Config) bool { return true }, ""},
+		{"alert receiver IPv6", func(c *Config) { c.AlertsAddr, c.AlertsStorm = "[::]:9094", 20 }, func(Config) bool { return true }, ""},
+		// A Config built in code without the receiver may leave the storm
+		// threshold zero: it is not used.
+		{"receiver off, storm unset", func(c *Config) { c.AlertsAddr, c.AlertsStorm = "", 0 }, func(Config) bool { return true }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,6 +184,16 @@ func TestValidateRefuses(t *testing.T) {
 		{"JSM URL not http", func(c *Config) { c.JSMURL = "api.atlassian.com" }, []string{"INCIDENTBOT_JSM_URL", "https://api.atlassian.com"}},
 		{"iCal token short", func(c *Config) { c.ICalToken = "short-secret" }, []string{"INCIDENTBOT_ICAL_TOKEN", "fewer than 20", "openssl rand"}},
 		{"iCal token not URL-safe", func(c *Config) { c.ICalToken = "a secret with spaces&more" }, []string{"INCIDENTBOT_ICAL_TOKEN", "letters, digits"}},
+		{"alerts addr without port", func(c *Config) { c.AlertsAddr = "0.0.0.0" }, []string{"INCIDENTBOT_ALERTS_ADDR", "host:port such as 0.0.0.0:9094", `"0.0.0.0"`}},
+		{"alerts addr empty port", func(c *Config) { c.AlertsAddr = "localhost:" }, []string{"INCIDENTBOT_ALERTS_ADDR", "127.0.0.1:9094"}},
+		{"alerts addr port a name", func(c *Config) { c.AlertsAddr = "0.0.0.0:alerts" }, []string{"INCIDENTBOT_ALERTS_ADDR"}},
+		{"alerts addr port too big", func(c *Config) { c.AlertsAddr = "0.0.0.0:70000" }, []string{"INCIDENTBOT_ALERTS_ADDR"}},
+		{"alerts addr a URL", func(c *Config) { c.AlertsAddr = "http://0.0.0.0:9094" }, []string{"INCIDENTBOT_ALERTS_ADDR"}},
+		{"alerts addr is the HTTP addr", func(c *Config) { c.AlertsAddr = c.HTTPAddr },
+			[]string{"INCIDENTBOT_ALERTS_ADDR is INCIDENTBOT_HTTP_ADDR's address too (127.0.0.1:8080)", "127.0.0.1:9094"}},
+		{"alerts storm zero with the receiver on", func(c *Config) { c.AlertsAddr, c.AlertsStorm = "127.0.0.1:9094", 0 },
+			[]string{"INCIDENTBOT_ALERTS_STORM", "at least 1", "e.g. 20", "got 0"}},
+		{"alerts storm negative", func(c *Config) { c.AlertsStorm = -1 }, []string{"INCIDENTBOT_ALERTS_STORM", "got -1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,7 +216,8 @@ func TestValidateRefuses(t *testing.T) {
 // one per line, so one run shows all there is to fix.
 func TestValidateReportsEverything(t *testing.T) {
 	c := Config{AppToken: fakeBotToken, SlackApiURL: "nope", AnnounceChannel: "#incidents",
-		TimelineEmoji: []string{"bad emoji!"}, HTTPAddr: "nonsense", LogFormat: "xml", LogLevel: "loud"}
+		TimelineEmoji: []string{"bad emoji!"}, HTTPAddr: "nonsense", LogFormat: "xml", LogLevel: "loud",
+		AlertsAddr: "nonsense", AlertsStorm: -5}
 	_, err := c.Validate(true)
 	if err == nil {
 		t.Fatal("Validate accepted a config with every value wrong")
@@ -206,7 +225,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	lines := strings.Split(err.Error(), "\n")
 	vars := []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "INCIDENTBOT_SLACK_API_URL", "INCIDENTBOT_DB",
 		"INCIDENTBOT_ANNOUNCE_CHANNEL", "INCIDENTBOT_TIMELINE_EMOJI", "INCIDENTBOT_HTTP_ADDR",
-		"INCIDENTBOT_LOG_FORMAT", "INCIDENTBOT_LOG_LEVEL"}
+		"INCIDENTBOT_LOG_FORMAT", "INCIDENTBOT_LOG_LEVEL", "INCIDENTBOT_ALERTS_ADDR", "INCIDENTBOT_ALERTS_STORM"}
 	if len(lines) != len(vars) {
 		t.Errorf("%d problems reported, want %d:\n%s", len(lines), len(vars), err)
 	}

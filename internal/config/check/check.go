@@ -78,7 +78,12 @@ func Checks(cfg config.Config, withTokens bool, getenv func(string) string) []Ch
 	}
 	return []Check{
 		{Name: "escalation policies (INCIDENTBOT_ESCALATION_FILE)", Run: func() error {
-			_, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{Getenv: getenv}).Check)
+			p, err := incident.LoadPolicies(cfg.EscalationFile, builtin.Set(builtin.Options{Getenv: getenv}).Check)
+			if err != nil || cfg.AlertsAddr == "" || len(p.AlertRoutes) == 0 {
+				return err
+			}
+			// The receiver is on: every route's bearer token must be set.
+			_, err = AlertTokens(p.AlertRoutes, getenv)
 			return err
 		}},
 		{Name: "templates", Run: func() error {

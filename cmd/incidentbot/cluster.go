@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/incidentbot/cluster"
+	"github.com/incidentbot/incidentbot/store"
+)
+
+// Cluster mode (INCIDENTBOT_CLUSTER_NODE_ID): the store's write-sets are
+// Raft log entries (package cluster, on hashicorp/raft), applied to every
+// node's bbolt file. Only the leader writes and runs jobs; followers forward
+// the envelopes their own Socket Mode connection receives (bot.Cluster).
+
+// storeMachine is the store as the cluster's state machine.
+type storeMachine struct {
+	db *store.DB
+	// fatal stops the bot: a write-set the store cannot apply for any other
+	// reason than the two deterministic refusals leaves this node out of
+	// step with the others.
+	fatal func(error)
+}
+
+func (s storeMachine) ApplyWriteSet(index, term uint64, data []byte) error {
+	err := s.db.ApplyWriteSet(index, term, data)
+	if err != nil && !errors.Is(err, store.ErrStaleTerm) && !errors.Is(err, store.ErrConflict) && s.fatal != nil {
+		s.fatal(fmt.Errorf("apply Raft entry %d: %w", index, err))
+	}
+	return err
+}
+
+func (s storeMachine) BeginSnapshot() (cluster.Snapshot, error) { return s.db.BeginSnapshot() }
+func (s storeMachine) Restore(r io.Reader) error               { return s.db.Restore(r) }
+func (s storeMachine) Applied() (uint64, uint64)               { return s.db.Applied() }
+
+// newClusterNode starts this node's Raft member on db and makes db
+// replicate through it. cfg is validated.
+func newClusterNode(cfg Config, db *store.DB, log zerolog.Logger, fatal func(error)) (*cluster.Node, error) {
+	peers, err := cfg.ClusterPeerList()
+	if err != nil {
+		return nil, fmt.Errorf("INCIDENTBOT_CLUSTER_PEERS: %w", err)
+	}
+	tlsCfg, err := cfg.ClusterTLS()
+	if err != nil {
+		return nil, fmt.Errorf("INCIDENTBOT_CLUSTER_TLS_CERT: %w", err)
+	}
+	cp := make([]cluster.Peer, len(peers))
+	for i, p := range peers {
+		cp[i] = cluster.Peer{ID: p.ID, Addr: p.Addr}
+	}
+	node, err := cluster.New(cluster.Config{
+		NodeID: cfg.ClusterNodeID, Bind: cfg.ClusterBind, Peers: cp, DataDir: cfg.ClusterDir,
+		TLS: tlsCfg, Insecure: cfg.ClusterInsecure, Logger: log.With().Str("component", "cluster").Logger(),
+	}, storeMachine{db: db, fatal: fatal})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	db.SetReplicator(node)
+	return node, nil
+}
+
+// clusterStatus is the JSON of GET /cluster/status.
+type clusterStatus struct {
+	cluster.Status
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason"`
+}
+
+// serveClusterStatus answers GET /cluster/status: this node's view of the
+// cluster (leader, term, indexes, peers' lag on the leader).
+func (a *app) serveClusterStatus(w http.ResponseWriter, _ *http.Request) {
+	if a.cluster == nil {
+		http.Error(w, "single-node mode: INCIDENTBOT_CLUSTER_NODE_ID is not set", http.StatusNotFound)
+		return
+	}
+	ok, why := a.bot.Ready()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(clusterStatus{Status: a.cluster.Status(), Ready: ok, Reason: why})
+}
+
+// serveClusterBootstrap answers POST /cluster/bootstrap (loopback only):
+// the body, a whole database file, becomes the cluster's state, through
+// the leader. It refuses when the cluster already holds incidents.
+func (a *app) serveClusterBootstrap(w http.ResponseWriter, r *http.Request) {
+	if a.cluster == nil {
+		http.Error(w, "single-node mode: INCIDENTBOT_CLUSTER_NODE_ID is not set", http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST only: run 'incidentbot cluster bootstrap --from FILE'", http.StatusMethodNotAllowed)
+		return
+	}
+	if !a.backup.localCaller(w, r, "cluster bootstraps", "incidentbot cluster bootstrap --from FILE") {
+		return
+	}
+	var held int
+	_ = a.db.View(func(tx *store.Tx) error {
+		all, err := tx.Incidents() // a rare, deliberate act: a scan is fine
+		held = len(all)
+		return err
+	})
+	if held > 0 && r.URL.Query().Get("force") != "1" {
+		http.Error(w, fmt.Sprintf("the cluster already holds %d incidents: bootstrapping would replace them (add --force to do it anyway)", held), http.StatusConflict)
+		return
+	}
+	if err := a.cluster.RestoreFrom(r.Body, r.ContentLength); err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, cluster.ErrNotLeader) {
+			code = http.StatusMisdirectedRequest
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	_, _ = fmt.Fprintln(w, "ok: the cluster's state is now the file; every node receives it as a snapshot")
+}
+
+// clusterWaitLeader waits up to d for a leader, for start-up logs.
+func clusterWaitLeader(n *cluster.Node, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if id, _ := n.Leader(); id != "" {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
