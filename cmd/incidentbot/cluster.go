@@ -37,8 +37,8 @@ func (s storeMachine) ApplyWriteSet(index, term uint64, data []byte) error {
 }
 
 func (s storeMachine) BeginSnapshot() (cluster.Snapshot, error) { return s.db.BeginSnapshot() }
-func (s storeMachine) Restore(r io.Reader) error               { return s.db.Restore(r) }
-func (s storeMachine) Applied() (uint64, uint64)               { return s.db.Applied() }
+func (s storeMachine) Restore(r io.Reader) error                { return s.db.Restore(r) }
+func (s storeMachine) Applied() (uint64, uint64)                { return s.db.Applied() }
 
 // newClusterNode starts this node's Raft member on db and makes db
 // replicate through it. cfg is validated.
