@@ -153,7 +153,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if cfg.ClusterEnabled() {
 		// The store replicates through Raft from here on; the node leads or
 		// follows once it has met its peers.
-		node, err = newClusterNode(cfg, db, log, func(err error) {
+		node, err = newClusterNode(cfg, db, m, log, func(err error) {
 			log.Error().Err(err).Msg("this node cannot follow the cluster's log; stopping")
 			if b != nil {
 				b.Fail(err)

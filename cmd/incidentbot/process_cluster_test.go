@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -195,6 +196,123 @@ func TestClusterFailover(t *testing.T) {
 		_, acked := fake.Ack(ch2)
 		return ok && acked
 	})
+	for _, p := range r.procs {
+		p.stop()
+	}
+}
+
+// TestClusterPagingFailover kills -9 the leader while a page's level
+// timeout is due: the new leader fires the escalation once, so the first
+// level's page DM exists once and the second level is paged once. Then a
+// follower loses its whole disk and comes back empty: it catches up from a
+// snapshot (the log behind it is compacted every 16 entries here).
+func TestClusterPagingFailover(t *testing.T) {
+	r := newClusterRig(t, slackfake.Options{RedeliverAfter: 2 * time.Second})
+	fake, alice := r.w.fake, r.w.alice
+	for _, u := range []slackfake.User{{ID: pgCarol, Name: "carol", RealName: "Carol Cruz", DisplayName: "carol"},
+		{ID: pgDave, Name: "dave", RealName: "Dave Dunn", DisplayName: "dave"}} {
+		fake.AddUser(u)
+	}
+	policy := `policies:
+  - name: platform
+    levels:
+      - targets: [` + pgCarol + `]
+        timeout: 1m
+      - targets: [` + pgDave + `]
+        timeout: 10m
+`
+	file := filepath.Join(t.TempDir(), "escalation.yaml")
+	if err := os.WriteFile(file, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range r.envs {
+		r.envs[i]["INCIDENTBOT_ESCALATION_FILE"] = file
+		r.envs[i]["INCIDENTBOT_CLUSTER_SNAPSHOT_EVERY"] = "16"
+	}
+	for i := range 3 {
+		r.start(i)
+	}
+	all := []int{0, 1, 2}
+	lead := r.leader(all...)
+	if v := metricAt(r.bases[lead], `incidentbot_cluster_state{state="leader"}`); v != 1 {
+		t.Errorf("the leader's incidentbot_cluster_state{state=\"leader\"} = %v, want 1", v)
+	}
+	ch := r.w.declare(t, "declare sev2 Checkout is failing")
+	paged := time.Now()
+	page := fake.SlashCommand(alice, ch.ID, "page platform Checkout is down")
+	waitUntil(t, fake, "the page ack", 30*time.Second, func() bool { _, ok := fake.Ack(page); return ok })
+	pages := func(user string) int {
+		n := 0
+		for _, m := range fake.Messages(fake.DM(user)) {
+			if m.BotID != "" && strings.Contains(m.Text, "You are being paged for INC-1") {
+				n++
+			}
+		}
+		return n
+	}
+	waitUntil(t, fake, "carol's page", 30*time.Second, func() bool { return pages(pgCarol) == 1 })
+
+	// Kill the leader just before the level times out.
+	time.Sleep(time.Until(paged.Add(57 * time.Second)))
+	lead = r.leader(all...)
+	r.procs[lead].kill()
+	var live []int
+	for _, i := range all {
+		if i != lead {
+			live = append(live, i)
+		}
+	}
+	r.leader(live...)
+	waitUntil(t, fake, "dave's page (level 2)", 60*time.Second, func() bool { return pages(pgDave) >= 1 })
+	r.start(lead)
+	r.leader(all...)
+
+	// A follower loses its disk and returns empty.
+	var follower int
+	for _, i := range all {
+		if st, ok := r.status(i); ok && !st.Leader {
+			follower = i
+		}
+	}
+	r.procs[follower].kill()
+	dbPath := r.envs[follower]["INCIDENTBOT_DB"]
+	for _, p := range []string{dbPath, dbPath + ".raft"} {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 { // one entry each: enough for two snapshots
+		id := fake.SlashCommand(alice, ch.ID, fmt.Sprintf("note clue %d", i))
+		waitUntil(t, fake, "a note's ack", 30*time.Second, func() bool { _, ok := fake.Ack(id); return ok })
+	}
+	var up []int
+	for _, i := range all {
+		if i != follower {
+			up = append(up, i)
+		}
+	}
+	leadNow := r.leader(up...)
+	waitUntil(t, fake, "the leader to snapshot and compact its log", 30*time.Second, func() bool {
+		st, ok := r.status(leadNow)
+		return ok && st.LastSnapshotIndex > 40
+	})
+	r.start(follower)
+	leadNow = r.leader(all...)
+	waitUntil(t, fake, "the wiped node to catch up", 60*time.Second, func() bool {
+		a, ok1 := r.status(follower)
+		b, ok2 := r.status(leadNow)
+		return ok1 && ok2 && a.StoreApplied > 0 && a.StoreApplied+2 >= b.CommitIndex
+	})
+	if st, _ := r.status(follower); st.LastSnapshotIndex == 0 {
+		t.Errorf("the wiped node caught up without a snapshot (status %+v)", st)
+	}
+	time.Sleep(2 * time.Second) // anything left to fire would fire now
+	if n := pages(pgCarol); n != 1 {
+		t.Errorf("carol got %d page DMs, want exactly 1", n)
+	}
+	if n := pages(pgDave); n != 1 {
+		t.Errorf("dave got %d page DMs (level 2), want exactly 1", n)
+	}
 	for _, p := range r.procs {
 		p.stop()
 	}
