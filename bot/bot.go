@@ -32,6 +32,9 @@ type Envelope struct {
 	// slack.SlashCommand or slack.InteractionCallback.
 	Data       any
 	ReceivedAt time.Time
+	// remote, for an envelope a follower forwarded (cluster mode), takes
+	// its ack instead of this node's socket.
+	remote chan<- remoteAck
 }
 
 // Handler applies envelopes to the state. It is the handlers package.
@@ -138,6 +141,12 @@ type Bot struct {
 	// sendAck acks an envelope on the socket (tests record acks instead).
 	sendAck func(ctx context.Context, id string, payload any) error
 
+	// cluster is set in cluster mode (SetCluster); leaderCh carries its
+	// leadership changes to lead; onLeader runs on each gain of leadership.
+	cluster  Cluster
+	leaderCh chan bool
+	onLeader []func() error
+
 	connected atomic.Bool
 	dbHealthy atomic.Bool
 	fatal     chan error
@@ -177,6 +186,11 @@ func (b *Bot) SetMetrics(m Metrics) {
 // Ready reports whether the bot can take work: connected to Slack and able
 // to commit to its database.
 func (b *Bot) Ready() (bool, string) {
+	if b.cluster != nil {
+		if id, _ := b.cluster.Leader(); id == "" {
+			return false, "no cluster leader (an election is running, or this node is in a minority): state changes are not acked"
+		}
+	}
 	switch {
 	case !b.dbHealthy.Load():
 		return false, "database writes are failing"
@@ -201,8 +215,10 @@ func (b *Bot) Due() int { return b.disp.due() }
 // return it has stopped taking envelopes and let in-flight jobs finish (up
 // to ShutdownGrace); the caller closes the database.
 func (b *Bot) Run(ctx context.Context) error {
-	if err := b.disp.load(); err != nil {
-		return fmt.Errorf("load outbox: %w", err)
+	if b.cluster == nil {
+		if err := b.disp.load(); err != nil {
+			return fmt.Errorf("load outbox: %w", err)
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -214,7 +230,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer func() { close(stopWriter); <-writerDone }()
 
 	var wg sync.WaitGroup
-	wg.Go(func() { b.disp.run(ctx) })
+	if b.cluster == nil {
+		wg.Go(func() { b.disp.run(ctx) })
+	} else {
+		wg.Go(func() { b.lead(ctx) }) // the outbox runs on the leader only
+	}
 	wg.Go(func() { b.expireSeen(ctx) })
 	wg.Go(func() { b.probeDB(ctx) })
 	wg.Go(func() { b.receive(ctx) })
@@ -238,6 +258,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	return err
 }
 
+// Fail stops the bot with err, as a fatal error does (the cluster's state
+// machine calls it when this node can no longer follow the log).
+func (b *Bot) Fail(err error) { b.stop(err) }
+
 func (b *Bot) stop(err error) {
 	b.fatalOnce.Do(func() { b.fatal <- err })
 }
@@ -252,7 +276,7 @@ func (b *Bot) probeDB(ctx context.Context) {
 			return
 		case <-time.After(5 * time.Second):
 		}
-		if !b.dbHealthy.Load() {
+		if !b.dbHealthy.Load() && b.leading() {
 			_ = b.commit(func(tx *store.Tx) error { return tx.Probe(b.clock.Now()) })
 		}
 	}
@@ -266,6 +290,9 @@ func (b *Bot) expireSeen(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Hour):
+		}
+		if !b.leading() {
+			continue // the leader expires them, for every node
 		}
 		cutoff := b.clock.Now().Add(-b.cfg.SeenTTL)
 		var n int

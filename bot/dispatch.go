@@ -105,6 +105,18 @@ func (d *dispatcher) load() error {
 	return nil
 }
 
+// reset forgets every lane, so that load reads the outbox afresh: a node
+// that leads again must not run jobs another leader finished meanwhile.
+func (d *dispatcher) reset() {
+	d.mu.Lock()
+	for name, l := range d.lanes {
+		if !l.running {
+			delete(d.lanes, name)
+		}
+	}
+	d.mu.Unlock()
+}
+
 // add takes jobs just committed (or loaded) into their lanes.
 func (d *dispatcher) add(jobs []store.Job) {
 	d.mu.Lock()

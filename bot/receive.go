@@ -26,10 +26,13 @@ func (b *Bot) receive(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case ev := <-b.socket.Events:
-			if env := b.observe(ctx, ev); env != nil && !b.ignore(ctx, env) {
-				if !b.writer.enqueue(ctx, env) {
-					return
-				}
+			env := b.observe(ctx, ev)
+			switch {
+			case env == nil || b.ignore(ctx, env):
+			case !b.leading():
+				go b.forward(ctx, env) // a follower: the leader commits it
+			case !b.writer.enqueue(ctx, env):
+				return
 			}
 		}
 	}
@@ -218,7 +221,7 @@ func (b *Bot) deadLetter(ctx context.Context, env *Envelope, cause error) {
 		ack = map[string]string{"response_type": "ephemeral",
 			"text": "Sorry: incidentbot hit an internal error and did not apply this. It is logged for the operators; please try again or do it by hand."}
 	}
-	b.ack(ctx, env.ID, env.Type, env.ReceivedAt, ack)
+	b.answer(ctx, env, ack)
 }
 
 // withhold leaves envelopes unacked because their effects could not be
@@ -226,6 +229,13 @@ func (b *Bot) deadLetter(ctx context.Context, env *Envelope, cause error) {
 // user is told instead (it was not applied, nothing half-done remains).
 func (b *Bot) withhold(ctx context.Context, batch []*Envelope, cause error) {
 	for _, env := range batch {
+		if b.withheldRemote(env) {
+			continue // its follower answers it
+		}
+		if b.cluster != nil && notCommitted(cause) {
+			b.switching(ctx, env) // the leadership moved while it was committed
+			continue
+		}
 		b.metrics.EnvelopeWithheld(env.Type)
 		if env.Type == string(socketmode.EventTypeSlashCommand) {
 			b.ack(ctx, env.ID, env.Type, env.ReceivedAt, map[string]string{"response_type": "ephemeral",

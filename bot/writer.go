@@ -136,7 +136,7 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 		defer close(acked)
 		for a := range w.acks {
 			for i, env := range a.envs {
-				w.b.ack(ctx, env.ID, env.Type, env.ReceivedAt, a.payloads[i])
+				w.b.answer(ctx, env, a.payloads[i])
 			}
 		}
 	}()
@@ -250,7 +250,7 @@ func (w *writer) ackCommitted(ctx context.Context, envs []*Envelope, payloads []
 		return
 	}
 	for i, env := range envs {
-		w.b.ack(ctx, env.ID, env.Type, env.ReceivedAt, payloads[i])
+		w.b.answer(ctx, env, payloads[i])
 	}
 }
 

@@ -155,13 +155,17 @@ func (cfg Config) validate() error {
 	case cfg.TLS != nil && cfg.Insecure:
 		return errors.New("cluster: TLS and Insecure are mutually exclusive")
 	case cfg.TLS != nil:
-		if cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.TLS.ClientCAs == nil {
-			return errors.New("cluster: TLS must verify client certificates (RequireAndVerifyClientCert with ClientCAs): mutual TLS")
+		// Either Go verifies both sides against the CA, or the config
+		// verifies the chain itself (VerifyPeerCertificate, on both sides:
+		// internal/config's, which skips host names, as pod names differ).
+		custom := cfg.TLS.VerifyPeerCertificate != nil && cfg.TLS.ClientAuth == tls.RequireAnyClientCert
+		if !custom && (cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.TLS.ClientCAs == nil) {
+			return errors.New("cluster: TLS must verify client certificates (RequireAndVerifyClientCert with ClientCAs, or RequireAnyClientCert with VerifyPeerCertificate): mutual TLS")
 		}
-		if cfg.TLS.RootCAs == nil {
+		if !custom && cfg.TLS.RootCAs == nil {
 			return errors.New("cluster: TLS needs RootCAs to verify the other nodes")
 		}
-		if len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil {
+		if len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil && cfg.TLS.GetClientCertificate == nil {
 			return errors.New("cluster: TLS needs this node's certificate")
 		}
 	}

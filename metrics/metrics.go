@@ -11,6 +11,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,6 +67,9 @@ type Metrics struct {
 
 	pages  *prometheus.CounterVec
 	onCall *onCallCollector
+
+	clusterOnce sync.Once
+	cluster     *clusterMetrics
 }
 
 // New returns a Metrics with every series registered on a private registry,

@@ -148,17 +148,37 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	// Each schedule's handoff timer, before the bot dispatches (see oncall.Start).
-	if err := onCall.Start(db); err != nil {
+	var b *bot.Bot
+	var node *cluster.Node
+	if cfg.ClusterEnabled() {
+		// The store replicates through Raft from here on; the node leads or
+		// follows once it has met its peers.
+		node, err = newClusterNode(cfg, db, m, log, func(err error) {
+			log.Error().Err(err).Msg("this node cannot follow the cluster's log; stopping")
+			if b != nil {
+				b.Fail(err)
+			}
+		})
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	} else if err := onCall.Start(db); err != nil {
+		// Each schedule's handoff timer, before the bot dispatches (see oncall.Start).
 		_ = db.Close()
 		return nil, fmt.Errorf("on-call schedules: %w", err)
 	}
 	socket := socketmode.New(api)
-	b := bot.New(deps.Bot, socket, db, h, h, clock, log)
+	b = bot.New(deps.Bot, socket, db, h, h, clock, log)
+	if node != nil {
+		b.SetCluster(node)
+		// The handoff timers are written by whoever leads (a write).
+		b.OnLeader(func() error { return onCall.Start(db) })
+	}
 	b.SetMetrics(m)
 	m.SetStateFunc(func() metrics.State { return state(db, b) })
 	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log, backup: backups,
-		alertReceiver: alerting.Receiver()}, nil
+		alertReceiver: alerting.Receiver(), cluster: node}, nil
 }
 
 // loadResponders expands INCIDENTBOT_RESPONDERS (user ids and user group
@@ -313,6 +333,13 @@ func (a *app) run(ctx context.Context) error {
 			cancel()
 		}
 	}
+	if a.cluster != nil {
+		// A leader hands its leadership over first: a planned restart costs
+		// milliseconds, not an election.
+		if cerr := a.cluster.Shutdown(); cerr != nil {
+			a.log.Warn().Err(cerr).Msg("cluster shutdown")
+		}
+	}
 	if cerr := a.db.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close database: %w", cerr)
 	}
@@ -351,6 +378,8 @@ func (a *app) healthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.HandleFunc("GET /backup", a.serveBackup)
+	mux.HandleFunc("GET /cluster/status", a.serveClusterStatus)
+	mux.HandleFunc("POST /cluster/bootstrap", a.serveClusterBootstrap)
 	// GET /oncall/<schedule>.ics?token=…: off (404) without INCIDENTBOT_ICAL_TOKEN.
 	feeds := a.newOnCallFeeds()
 	mux.Handle("GET /oncall/{file}", feeds)

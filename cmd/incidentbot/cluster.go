@@ -37,12 +37,12 @@ func (s storeMachine) ApplyWriteSet(index, term uint64, data []byte) error {
 }
 
 func (s storeMachine) BeginSnapshot() (cluster.Snapshot, error) { return s.db.BeginSnapshot() }
-func (s storeMachine) Restore(r io.Reader) error               { return s.db.Restore(r) }
-func (s storeMachine) Applied() (uint64, uint64)               { return s.db.Applied() }
+func (s storeMachine) Restore(r io.Reader) error                { return s.db.Restore(r) }
+func (s storeMachine) Applied() (uint64, uint64)                { return s.db.Applied() }
 
 // newClusterNode starts this node's Raft member on db and makes db
 // replicate through it. cfg is validated.
-func newClusterNode(cfg Config, db *store.DB, log zerolog.Logger, fatal func(error)) (*cluster.Node, error) {
+func newClusterNode(cfg Config, db *store.DB, m cluster.Metrics, log zerolog.Logger, fatal func(error)) (*cluster.Node, error) {
 	peers, err := cfg.ClusterPeerList()
 	if err != nil {
 		return nil, fmt.Errorf("INCIDENTBOT_CLUSTER_PEERS: %w", err)
@@ -57,7 +57,11 @@ func newClusterNode(cfg Config, db *store.DB, log zerolog.Logger, fatal func(err
 	}
 	node, err := cluster.New(cluster.Config{
 		NodeID: cfg.ClusterNodeID, Bind: cfg.ClusterBind, Peers: cp, DataDir: cfg.ClusterDir,
-		TLS: tlsCfg, Insecure: cfg.ClusterInsecure, Logger: log.With().Str("component", "cluster").Logger(),
+		TLS: tlsCfg, Insecure: cfg.ClusterInsecure, Logger: log.With().Str("component", "cluster").Logger(), Metrics: m,
+		SnapshotThreshold: uint64(cfg.ClusterSnapshotEvery), TrailingLogs: uint64(cfg.ClusterSnapshotEvery),
+		// Checking whether a snapshot is due is cheap; taking one is not, and
+		// happens only every SnapshotEvery entries.
+		SnapshotInterval: 10 * time.Second,
 	}, storeMachine{db: db, fatal: fatal})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)

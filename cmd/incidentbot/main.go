@@ -23,6 +23,9 @@ Usage:
   incidentbot policies           print the escalation policies from INCIDENTBOT_ESCALATION_FILE
   incidentbot oncall [SCHEDULE]  who is on call (--at TIME), a schedule's shifts, or its calendar (--ical)
   incidentbot backup FILE        write a consistent copy of the database, also while the bot runs
+  incidentbot cluster status     the cluster as this node sees it: leader, term, commit index, each peer's lag
+  incidentbot cluster bootstrap --from FILE
+                                 make a single-node database the cluster's state (on the leader)
   incidentbot help               this help
 
 Configuration comes from the environment: see 'incidentbot config'.
@@ -57,6 +60,8 @@ func runCommand(args []string, stdout, stderr io.Writer, env config.Lookup) int 
 		return cmdList(args, stdout, stderr, env)
 	case "alerts":
 		return cmdAlerts(args, stdout, stderr, env)
+	case "cluster":
+		return cmdCluster(args, stdout, stderr, env)
 	case "config":
 		return cmdConfig(args, stdout, stderr)
 	case "oncall":

@@ -114,6 +114,7 @@ func (c Config) clusterVariables() []string {
 		{"INCIDENTBOT_CLUSTER_TLS_CA", c.ClusterTLSCa != ""},
 		{"INCIDENTBOT_CLUSTER_INSECURE", c.ClusterInsecure},
 		{"INCIDENTBOT_CLUSTER_DIR", c.ClusterDir != ""},
+		{"INCIDENTBOT_CLUSTER_SNAPSHOT_EVERY", c.ClusterSnapshotEvery != 0},
 	} {
 		if v.set {
 			set = append(set, v.name)
@@ -176,6 +177,9 @@ func (c *Config) validateCluster() (warnings []string, errs []error) {
 		errs = append(errs, checkClusterTLS(c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCa)...)
 	}
 
+	if c.ClusterSnapshotEvery < 0 || (c.ClusterSnapshotEvery > 0 && c.ClusterSnapshotEvery < 16) {
+		bad("INCIDENTBOT_CLUSTER_SNAPSHOT_EVERY must be a whole number of at least 16 (Raft log entries between snapshots), e.g. 8192, or empty for that default (got %d)", c.ClusterSnapshotEvery)
+	}
 	c.ClusterDir = strings.TrimSpace(c.ClusterDir)
 	if c.ClusterDir == "" && strings.TrimSpace(c.DB) != "" {
 		c.ClusterDir = c.DB + ".raft"

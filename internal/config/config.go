@@ -63,9 +63,10 @@ type Config struct {
 	ClusterTLSKey  string `split_words:"true" desc:"PEM private key of INCIDENTBOT_CLUSTER_TLS_CERT"`
 	// ClusterTLSCa is spelt so envconfig splits it into
 	// INCIDENTBOT_CLUSTER_TLS_CA (ClusterTLSCA would be CLUSTER_TLSCA).
-	ClusterTLSCa    string `split_words:"true" desc:"PEM CA certificate(s) every node's certificate must chain to; use a CA for this cluster alone"`
-	ClusterInsecure bool   `split_words:"true" desc:"true: plain, unauthenticated TCP between nodes, for tests only (logged as a warning); never with the TLS variables"`
-	ClusterDir      string `split_words:"true" desc:"directory of the Raft log and snapshots, on persistent storage; empty: INCIDENTBOT_DB's path with .raft appended (e.g. /data/incidentbot.db.raft)"`
+	ClusterTLSCa         string `split_words:"true" desc:"PEM CA certificate(s) every node's certificate must chain to; use a CA for this cluster alone"`
+	ClusterInsecure      bool   `split_words:"true" desc:"true: plain, unauthenticated TCP between nodes, for tests only (logged as a warning); never with the TLS variables"`
+	ClusterDir           string `split_words:"true" desc:"directory of the Raft log and snapshots, on persistent storage; empty: INCIDENTBOT_DB's path with .raft appended (e.g. /data/incidentbot.db.raft)"`
+	ClusterSnapshotEvery int    `split_words:"true" desc:"Raft log entries between snapshots (a snapshot is the database file; the log keeps as many entries again behind it, for a node briefly away); empty or 0: 8192"`
 }
 
 // Lookup reads one variable of an environment: its value and whether it is

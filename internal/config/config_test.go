@@ -208,6 +208,7 @@ func TestPrintTable(t *testing.T) {
 		{"INCIDENTBOT_CLUSTER_TLS_CA", "-", "no"},
 		{"INCIDENTBOT_CLUSTER_INSECURE", "-", "no"},
 		{"INCIDENTBOT_CLUSTER_DIR", "-", "no"},
+		{"INCIDENTBOT_CLUSTER_SNAPSHOT_EVERY", "-", "no"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable, func(t *testing.T) {
