@@ -70,7 +70,12 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if clock == nil {
 		clock = bot.RealClock
 	}
-	httpClient := &http.Client{Timeout: 30 * time.Second}
+	// Up to Workers calls to slack.com at once: keep as many connections
+	// open (the default keeps 2, so most calls would open a new one, and
+	// with real Slack pay a TLS handshake).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 16
+	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	if deps.HTTP != nil {
 		c := *deps.HTTP
 		httpClient = &c

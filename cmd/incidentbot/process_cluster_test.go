@@ -18,14 +18,14 @@ import (
 // one fake Slack, each with its own Socket Mode connection, database, HTTP
 // port and Raft port, with mutual TLS between them.
 type clusterRig struct {
-	t     *testing.T
+	t     testing.TB
 	w     *processWorkspace
 	envs  []map[string]string
 	bases []string
 	procs []*botProcess
 }
 
-func newClusterRig(t *testing.T, fopts slackfake.Options) *clusterRig {
+func newClusterRig(t testing.TB, fopts slackfake.Options) *clusterRig {
 	t.Helper()
 	w := newProcessWorkspace(t, fopts)
 	ca := clustertest.NewCA(t, "incidentbot-cluster-ca")
@@ -312,6 +312,55 @@ func TestClusterPagingFailover(t *testing.T) {
 	}
 	if n := pages(pgDave); n != 1 {
 		t.Errorf("dave got %d page DMs (level 2), want exactly 1", n)
+	}
+	for _, p := range r.procs {
+		p.stop()
+	}
+}
+
+// TestClusterBootstrapFromSingleNode is the upgrade path: a single-node
+// database with an incident becomes a fresh cluster's state with
+// `incidentbot cluster bootstrap --from FILE` on the leader, and every node
+// then holds the incident.
+func TestClusterBootstrapFromSingleNode(t *testing.T) {
+	r := newClusterRig(t, slackfake.Options{})
+	// The single node first, on its own file and port.
+	single := filepath.Join(t.TempDir(), "single.db")
+	senv := processEnv(r.w.fake, single, r.w.announce, freeAddr(t))
+	p := startProcess(t, senv)
+	waitReady(t, r.w.fake, p, "http://"+senv["INCIDENTBOT_HTTP_ADDR"])
+	r.w.declare(t, "declare sev2 Checkout is failing")
+	p.stop()
+
+	for i := range 3 {
+		r.start(i)
+	}
+	lead := r.leader(0, 1, 2)
+	// From a follower it is refused with where to run it.
+	follower := (lead + 1) % 3
+	code, _, errOut := command(t, r.envs[follower], "cluster", "bootstrap", "--from", single)
+	if code == 0 || !strings.Contains(errOut, "leader") {
+		t.Errorf("bootstrap on a follower = %d %q, want a refusal naming the leader", code, errOut)
+	}
+	code, out, errOut := command(t, r.envs[lead], "cluster", "bootstrap", "--from", single)
+	if code != 0 {
+		t.Fatalf("incidentbot cluster bootstrap = %d: %s%s", code, out, errOut)
+	}
+	// Every node's database now holds INC-1 (read with the backup each
+	// node serves).
+	for i := range 3 {
+		waitUntil(t, r.w.fake, "INC-1 on every node", 60*time.Second, func() bool {
+			code, out, _ := command(t, r.envs[i], "export", "INC-1")
+			return code == 0 && strings.Contains(out, "Checkout is failing")
+		})
+	}
+	code, out, _ = command(t, r.envs[lead], "cluster", "status")
+	if code != 0 || !strings.Contains(out, "leader") || !strings.Contains(out, "incidentbot-") {
+		t.Errorf("incidentbot cluster status = %d:\n%s", code, out)
+	}
+	// A second bootstrap would replace incidents: refused without --force.
+	if code, _, errOut := command(t, r.envs[lead], "cluster", "bootstrap", "--from", single); code == 0 || !strings.Contains(errOut, "already holds") {
+		t.Errorf("a second bootstrap = %d %q, want a refusal", code, errOut)
 	}
 	for _, p := range r.procs {
 		p.stop()
