@@ -62,6 +62,10 @@ func newClusterNode(cfg Config, db *store.DB, m cluster.Metrics, log zerolog.Log
 		// Checking whether a snapshot is due is cheap; taking one is not, and
 		// happens only every SnapshotEvery entries.
 		SnapshotInterval: 10 * time.Second,
+		// Slack wants an ack within 3 s: a commit that takes longer than 2 s
+		// is given up (not acked; an event is retried, a command is told to
+		// run it again) rather than acked late.
+		ApplyTimeout: 2 * time.Second,
 	}, storeMachine{db: db, fatal: fatal})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
