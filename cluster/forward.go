@@ -15,7 +15,7 @@ import (
 const (
 	serverIdle  = 2 * time.Minute
 	clientIdle  = time.Minute
-	maxIdlePer  = 4
+	maxIdlePer  = 64 // a burst forwards many envelopes at once: keep their TLS connections
 	retryPause  = 50 * time.Millisecond
 	replyWindow = 10 * time.Second // bound on writing one reply
 )
