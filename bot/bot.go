@@ -146,6 +146,7 @@ type Bot struct {
 	cluster  Cluster
 	leaderCh chan bool
 	onLeader []func() error
+	forwards map[string]ForwardFunc // other kinds of forward (HandleForward)
 
 	connected atomic.Bool
 	dbHealthy atomic.Bool

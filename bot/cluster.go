@@ -72,6 +72,30 @@ func (b *Bot) SetCluster(c Cluster) {
 	c.HandleForward(b.serveForward)
 }
 
+// ForwardFunc is the leader's side of a kind of forward other than
+// envelopes (the alert receiver's requests).
+type ForwardFunc func(ctx context.Context, payload []byte) ([]byte, error)
+
+// HandleForward registers the leader's side of forwards of kind; call it
+// before Run.
+func (b *Bot) HandleForward(kind string, fn ForwardFunc) {
+	if b.forwards == nil {
+		b.forwards = map[string]ForwardFunc{}
+	}
+	b.forwards[kind] = fn
+}
+
+// Forward sends a request of kind to the leader (see Cluster.Forward).
+func (b *Bot) Forward(ctx context.Context, kind string, payload []byte) ([]byte, error) {
+	if b.cluster == nil {
+		return nil, errors.New("not in cluster mode")
+	}
+	return b.cluster.Forward(ctx, kind, payload)
+}
+
+// Leading reports whether this node may write: always in single-node mode.
+func (b *Bot) Leading() bool { return b.leading() }
+
 // OnLeader registers fn to run each time this node becomes the leader,
 // once the outbox is loaded (the on-call module's timers); in single-node
 // mode it runs once, at start.
@@ -189,6 +213,9 @@ func (b *Bot) switching(ctx context.Context, env *Envelope) {
 // goes back to the follower instead of onto this node's socket.
 func (b *Bot) serveForward(ctx context.Context, kind string, payload []byte) ([]byte, error) {
 	if kind != forwardKind {
+		if fn := b.forwards[kind]; fn != nil {
+			return fn(ctx, payload)
+		}
 		return nil, fmt.Errorf("unknown forward %q", kind)
 	}
 	var w wireEnvelope

@@ -182,8 +182,9 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	}
 	b.SetMetrics(m)
 	m.SetStateFunc(func() metrics.State { return state(db, b) })
-	return &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log, backup: backups,
-		alertReceiver: alerting.Receiver(), cluster: node}, nil
+	a := &app{cfg: cfg, db: db, api: api, bot: b, handlers: h, metrics: m, log: log, backup: backups, cluster: node}
+	a.alertReceiver = a.clusterAlerts(alerting.Receiver())
+	return a, nil
 }
 
 // loadResponders expands INCIDENTBOT_RESPONDERS (user ids and user group

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -361,6 +362,73 @@ func TestClusterBootstrapFromSingleNode(t *testing.T) {
 	// A second bootstrap would replace incidents: refused without --force.
 	if code, _, errOut := command(t, r.envs[lead], "cluster", "bootstrap", "--from", single); code == 0 || !strings.Contains(errOut, "already holds") {
 		t.Errorf("a second bootstrap = %d %q, want a refusal", code, errOut)
+	}
+	for _, p := range r.procs {
+		p.stop()
+	}
+}
+
+// TestClusterAlertsOnAnyNode posts an alert to a follower's receiver (the
+// Service spreads requests over the pods): the follower hands it to the
+// leader, answers 200 once it is committed, and the page goes out once;
+// the repeat posted to the leader is merged.
+func TestClusterAlertsOnAnyNode(t *testing.T) {
+	r := newClusterRig(t, slackfake.Options{})
+	fake := r.w.fake
+	fake.AddUser(slackfake.User{ID: pgCarol, Name: "carol", RealName: "Carol Cruz", DisplayName: "carol"})
+	fake.AddUser(slackfake.User{ID: pgDave, Name: "dave", RealName: "Dave Dunn", DisplayName: "dave"})
+	alertsCh := fake.AddChannel("alerts", false, r.w.alice, fake.BotUserID())
+	file := filepath.Join(t.TempDir(), "escalation.yaml")
+	if err := os.WriteFile(file, []byte(pgPlatform(0)+alRoute(alertsCh, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for i := range r.envs {
+		addrs = append(addrs, freeAddr(t))
+		r.envs[i]["INCIDENTBOT_ESCALATION_FILE"] = file
+		r.envs[i]["INCIDENTBOT_ALERTS_ADDR"] = addrs[i]
+		r.envs[i]["AL_PLATFORM_TOKEN"] = alToken
+		r.start(i)
+	}
+	lead := r.leader(0, 1, 2)
+	follower := (lead + 1) % 3
+	post := func(addr string, body []byte) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/alerts/alertmanager", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+alToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	body := amPayload("HighErrorRate", amFiring("HighErrorRate", "checkout-1", "error", time.Now().Add(-time.Minute)))
+	if code, answer := post(addrs[follower], body); code != http.StatusOK || !strings.Contains(answer, `"result":"new"`) {
+		t.Fatalf("POST to a follower: %d %s, want 200 new", code, answer)
+	}
+	if code, answer := post(addrs[lead], body); code != http.StatusOK || !strings.Contains(answer, `"result":"updated"`) {
+		t.Fatalf("the repeat to the leader: %d %s, want 200 updated", code, answer)
+	}
+	if code, answer := post(addrs[follower], []byte("{")); code != http.StatusBadRequest {
+		t.Errorf("bad JSON through a follower: %d %s, want 400", code, answer)
+	}
+	pages := func() int {
+		n := 0
+		for _, m := range fake.Messages(fake.DM(pgCarol)) {
+			if m.BotID != "" && strings.Contains(m.Text, "You are being paged for ALERT-1") {
+				n++
+			}
+		}
+		return n
+	}
+	waitUntil(t, fake, "carol's page", 30*time.Second, func() bool { return pages() == 1 })
+	time.Sleep(time.Second)
+	if n := pages(); n != 1 {
+		t.Errorf("carol got %d pages, want 1", n)
+	}
+	if n := len(alertMessages(fake, alertsCh)); n != 1 {
+		t.Errorf("%d alert messages, want 1", n)
 	}
 	for _, p := range r.procs {
 		p.stop()
