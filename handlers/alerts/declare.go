@@ -75,17 +75,11 @@ func (m *Module) incidentChannel(r *handlers.Request, inc *incident.Incident) er
 		return err
 	}
 	where := "<#" + a.Channel + ">"
-	if a.TS != "" {
-		if link, ok := m.h.LocalPermalink(a.Channel, a.TS, ""); ok {
-			where = "<" + link + "|the alert's message> in <#" + a.Channel + ">"
-			// The pinned summary links back too: its description is shown
-			// escaped, and Slack links a bare URL.
-			if !strings.Contains(inc.Description, link) {
-				inc.Description = strings.TrimSpace(inc.Description + " " + link)
-				if err := r.Tx.PutIncident(inc); err != nil {
-					return err
-				}
-			}
+	if link, ok := m.permalink(a); ok {
+		where = "<" + link + "|the alert's message> in <#" + a.Channel + ">"
+		// The summary is posted after this hook: it shows the link.
+		if err := m.linkSummary(r, a, inc, false); err != nil {
+			return err
 		}
 	}
 	text := fmt.Sprintf(":rotating_light: Declared from alert *%s*: %s — %s", a.Ref(), handlers.Safe(handlers.Clip(a.Title(), 300)), where)
@@ -109,3 +103,30 @@ func (m *Module) incidentChannel(r *handlers.Request, inc *incident.Incident) er
 
 // safeURL reports whether a URL can sit in a mrkdwn link unchanged.
 func safeURL(u string) bool { return u != "" && !strings.ContainsAny(u, "<>| \t\n") }
+
+// permalink is the alert message's permalink, once it is posted.
+func (m *Module) permalink(a *incident.AlertRecord) (string, bool) {
+	if a.TS == "" {
+		return "", false
+	}
+	return m.h.LocalPermalink(a.Channel, a.TS, "")
+}
+
+// linkSummary puts the alert message's permalink in the description of the
+// incident declared from it (its pinned summary shows the description
+// escaped, and Slack links a bare URL), once; refresh redraws the summary
+// (when it is already posted).
+func (m *Module) linkSummary(r *handlers.Request, a *incident.AlertRecord, inc *incident.Incident, refresh bool) error {
+	link, ok := m.permalink(a)
+	if !ok || strings.Contains(inc.Description, link) {
+		return nil
+	}
+	inc.Description = strings.TrimSpace(inc.Description + " " + link)
+	if err := r.Tx.PutIncident(inc); err != nil {
+		return err
+	}
+	if refresh {
+		return r.RefreshChannel(inc)
+	}
+	return nil
+}

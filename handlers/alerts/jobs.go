@@ -70,6 +70,15 @@ func (m *Module) runPost(ctx context.Context, p alertJob) (func(*store.Tx) error
 		if err := tx.PutAlert(a); err != nil {
 			return err
 		}
+		// An incident declared before the message was recorded (a click
+		// racing this commit, or declare: at once) gets its link now.
+		if a.Incident != 0 {
+			if inc, err := tx.Incident(a.Incident); err == nil && inc.ChannelID != "" {
+				if err := m.linkSummary(m.h.NewRequest(tx), a, inc, true); err != nil {
+					return err
+				}
+			}
+		}
 		if a.Version != drawn {
 			return m.h.NewRequest(tx).EnqueueThrottled(bot.AlertLane(a.ID), jobAlertUpdate, alertJob{Alert: a.ID, Version: a.Version})
 		}
