@@ -128,6 +128,9 @@ func (b *Bot) lead(ctx context.Context) {
 		case leader := <-b.leaderCh:
 			if !leader {
 				halt()
+				// A follower writes nothing: a failure seen while it led
+				// is not its disk's state now.
+				b.dbHealthy.Store(true)
 				continue
 			}
 			if cur != nil {

@@ -170,12 +170,18 @@ func (b *Bot) write(via func(func(*store.Tx) error) error, fn func(*store.Tx) er
 	start := time.Now()
 	err := via(fn)
 	var he *handlerError
-	if err != nil && !errors.As(err, &he) {
+	switch {
+	case err != nil && b.cluster != nil && notCommitted(err):
+		// Consensus, not the disk: no leader, or not this node. /readyz
+		// says so from the cluster's state instead.
+	case err != nil && !errors.As(err, &he):
 		if b.dbHealthy.Swap(false) {
 			b.log.Error().Err(err).Msg("cannot write to the database: envelopes are not acked, so Slack will redeliver them")
 		}
-	} else if !b.dbHealthy.Swap(true) {
-		b.log.Info().Msg("database writes work again")
+	default:
+		if !b.dbHealthy.Swap(true) {
+			b.log.Info().Msg("database writes work again")
+		}
 	}
 	b.metrics.Commit(time.Since(start), err)
 	return err

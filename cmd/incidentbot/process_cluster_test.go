@@ -41,6 +41,9 @@ func newClusterRig(t testing.TB, fopts slackfake.Options) *clusterRig {
 		cert, key, caFile := ca.Files(t, dir, clustertest.Options{CN: fmt.Sprintf("incidentbot-%d.incidentbot-peers", i)})
 		http := freeAddr(t)
 		env := processEnv(w.fake, filepath.Join(dir, "incidentbot.db"), w.announce, http)
+		// Info, not debug: three bots logging every envelope through pipes
+		// would take the CPU their heartbeats need.
+		env["INCIDENTBOT_LOG_LEVEL"] = "info"
 		env["INCIDENTBOT_CLUSTER_NODE_ID"] = fmt.Sprintf("incidentbot-%d", i)
 		env["INCIDENTBOT_CLUSTER_BIND"] = binds[i]
 		env["INCIDENTBOT_CLUSTER_PEERS"] = strings.Join(peers, ",")
@@ -72,11 +75,19 @@ func (r *clusterRig) status(i int) (clusterStatus, bool) {
 func (r *clusterRig) leader(live ...int) int {
 	r.t.Helper()
 	leader := -1
+	var seen []string
+	defer func() {
+		if r.t.Failed() {
+			r.t.Logf("last statuses: %s", strings.Join(seen, "; "))
+		}
+	}()
 	waitUntil(r.t, r.w.fake, "the cluster to agree on a leader, every live node ready", 60*time.Second, func() bool {
 		leader = -1
 		id := ""
+		seen = seen[:0]
 		for _, i := range live {
 			st, ok := r.status(i)
+			seen = append(seen, fmt.Sprintf("node %d: answered %v, %s, leader %q, ready %v (%s)", i, ok, st.State, st.LeaderID, st.Ready, st.Reason))
 			if !ok || !st.Ready || st.LeaderID == "" || (id != "" && st.LeaderID != id) {
 				return false
 			}
