@@ -120,7 +120,7 @@ func TestClusterFailover(t *testing.T) {
 	ch := r.w.declare(t, "declare sev2 Checkout is failing")
 
 	// Messages first, then a burst of pins; the leader dies a third in.
-	const pins = 300
+	const pins = 60
 	var ts []string
 	for i := range pins {
 		ts = append(ts, fake.PostMessage(alice, ch.ID, fmt.Sprintf("clue %03d", i)))
