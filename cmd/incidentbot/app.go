@@ -173,7 +173,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("on-call schedules: %w", err)
 	}
-	socket := socketmode.New(api)
+	socket := socketmode.New(api, socketmode.OptionDialer(socketDialer()))
 	b = bot.New(deps.Bot, socket, db, h, h, clock, log)
 	if node != nil {
 		b.SetCluster(node)

@@ -23,14 +23,14 @@ func BenchmarkClusterPinBurst(b *testing.B) {
 				fake, channel, alice, stop := benchClusterStart(b, mode == "cluster3")
 				benchWarmUp(b, fake, channel, alice)
 				senders, msgs := stormWorkspace(fake, channel)
-				poll(b, "the messages acked", func() bool { return len(fake.Unacked()) == 0 })
+				poll(b, "the messages acked", func() bool { return fake.UnackedCount() == 0 })
 				base := confirmations(fake)
 				b.StartTimer()
 				first, from := pinAll(b, fake, channel, senders, msgs)
 				poll(b, "every pin confirmed", func() bool { return confirmations(fake) >= base+benchPinsTotal })
 				b.StopTimer()
 				took := lastConfirmation(fake).Sub(first)
-				poll(b, "every echo acked", func() bool { return len(fake.Unacked()) == 0 })
+				poll(b, "every echo acked", func() bool { return fake.UnackedCount() == 0 })
 				lat, _ := acks(fake, from)
 				b.ReportMetric(float64(took)/float64(time.Millisecond), "ms-to-last-confirm")
 				reportLatency(b, lat)
@@ -122,5 +122,5 @@ func benchWarmUp(b *testing.B, fake *slackfake.Server, channel, user string) {
 		fake.AddReaction(user, channel, m, "pushpin")
 	}
 	poll(b, "the warm-up confirmed", func() bool { return confirmations(fake) >= len(ts) })
-	poll(b, "the warm-up acked", func() bool { return len(fake.Unacked()) == 0 })
+	poll(b, "the warm-up acked", func() bool { return fake.UnackedCount() == 0 })
 }

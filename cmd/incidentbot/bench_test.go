@@ -33,7 +33,7 @@ func pinBurst(b *testing.B, fake *slackfake.Server, user string, channels []stri
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_ = fake.WaitFor(ctx, func() bool { return len(fake.Unacked()) == 0 })
+	_ = fake.WaitFor(ctx, func() bool { return fake.UnackedCount() == 0 })
 	start := len(fake.Envelopes())
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -45,7 +45,7 @@ func pinBurst(b *testing.B, fake *slackfake.Server, user string, channels []stri
 		})
 	}
 	wg.Wait()
-	if err := fake.WaitFor(ctx, func() bool { return len(fake.Unacked()) == 0 }); err != nil {
+	if err := fake.WaitFor(ctx, func() bool { return fake.UnackedCount() == 0 }); err != nil {
 		b.Fatalf("acks: %v", err)
 	}
 	b.StopTimer()

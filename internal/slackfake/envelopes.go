@@ -78,6 +78,7 @@ func (s *Server) enqueueLocked(e *envelope) {
 	s.encodeLocked(e)
 	s.sock.envs[e.id] = e
 	s.sock.envOrder = append(s.sock.envOrder, e.id)
+	s.sock.unacked++
 	s.sock.pending = append(s.sock.pending, &outFrame{env: e})
 	s.notifyLocked()
 }
@@ -199,6 +200,7 @@ func (s *Server) recordAck(id string, payload json.RawMessage) {
 		payload = nil
 	}
 	e.acked = true
+	s.sock.unacked--
 	e.ack = AckInfo{EnvelopeID: id, Payload: payload, Latency: time.Since(e.sentAt), At: time.Now()}
 	if e.eventID != "" {
 		s.sock.ackedEvents[e.eventID] = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -149,6 +150,26 @@ func (s *Server) Calls(method string) []Call {
 	return out
 }
 
+// CallsOK counts the calls of method answered with HTTP 200 and no Slack
+// error. Unlike Calls it copies nothing, so a benchmark can poll it
+// without holding up the fake.
+func (s *Server) CallsOK(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.okCalls[method]
+}
+
+// recordCallLocked keeps a call for Calls and counts it for CallsOK.
+func (s *Server) recordCallLocked(c Call) {
+	s.calls = append(s.calls, c)
+	if (c.Status == 0 || c.Status == http.StatusOK) && c.Error == "" {
+		if s.okCalls == nil {
+			s.okCalls = map[string]int{}
+		}
+		s.okCalls[c.Method]++
+	}
+}
+
 func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
 	for k, x := range v {
@@ -290,6 +311,13 @@ func (s *Server) WaitAck(ctx context.Context, envelopeID string) (AckInfo, error
 		return AckInfo{}, fmt.Errorf("waiting for ack of %s: %w", envelopeID, err)
 	}
 	return a, nil
+}
+
+// UnackedCount is len(Unacked()) without the copy, for polling.
+func (s *Server) UnackedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sock.unacked
 }
 
 // Unacked returns the IDs of envelopes (sent or still queued) that have

@@ -128,6 +128,7 @@ type Server struct {
 	triggers   map[string]*trigger
 	hooks      map[string]*hook // response_url token → context
 	calls      []Call
+	okCalls    map[string]int // successful calls per method (CallsOK)
 	faults     faultState
 	limiter    *rateLimiter
 

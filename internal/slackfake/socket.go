@@ -23,6 +23,7 @@ type socketState struct {
 	pending     []*outFrame // not yet written to any connection
 	envs        map[string]*envelope
 	envOrder    []string
+	unacked     int             // envelopes in envs not acked (UnackedCount)
 	ackedEvents map[string]bool // event_id → some delivery of it was acked
 	nextConn    int
 }

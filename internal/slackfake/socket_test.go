@@ -43,8 +43,8 @@ func TestConnectHelloAndAck(t *testing.T) {
 	if ack.Payload != nil || ack.Latency <= 0 {
 		t.Fatalf("ack = %+v", ack)
 	}
-	if u := b.fake.Unacked(); len(u) != 0 {
-		t.Fatalf("unacked = %v", u)
+	if u := b.fake.Unacked(); len(u) != 0 || b.fake.UnackedCount() != 0 {
+		t.Fatalf("unacked = %v (count %d)", u, b.fake.UnackedCount())
 	}
 }
 
@@ -104,6 +104,9 @@ func TestRedeliveryKeepsEventID(t *testing.T) {
 	first := b.next() // deliberately not acked
 	_, cb1 := innerEvent(t, first)
 	second := b.next()
+	if n := b.fake.UnackedCount(); n != len(b.fake.Unacked()) || n < 2 {
+		t.Fatalf("UnackedCount = %d, Unacked = %v", n, b.fake.Unacked())
+	}
 	_, cb2 := innerEvent(t, second)
 	if second.Request.EnvelopeID == first.Request.EnvelopeID {
 		t.Fatal("redelivery reused the envelope_id")

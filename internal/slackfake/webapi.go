@@ -115,7 +115,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
 		call.Error = body.Error
 		s.mu.Lock()
-		s.calls = append(s.calls, call)
+		s.recordCallLocked(call)
 		s.notifyLocked()
 		s.mu.Unlock()
 	}
@@ -180,7 +180,7 @@ func (s *Server) runHandler(w http.ResponseWriter, req *apiRequest, h apiHandler
 	record := func(apiErr string) {
 		if call != nil {
 			call.Status, call.Error = http.StatusOK, apiErr
-			s.calls = append(s.calls, *call)
+			s.recordCallLocked(*call)
 		}
 		s.notifyLocked()
 	}

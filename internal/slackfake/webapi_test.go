@@ -56,6 +56,9 @@ func TestFaultsSurfaceAsSlackGoErrors(t *testing.T) {
 	if len(calls) != 4 || calls[0].Status != 429 || calls[1].Status != 500 || calls[2].Error != "fatal_error" || calls[3].Status != 200 {
 		t.Fatalf("calls = %+v", calls)
 	}
+	if n := fake.CallsOK("chat.postMessage"); n != 1 {
+		t.Fatalf("CallsOK = %d, want the one that succeeded", n)
+	}
 
 	// Apply: the call happens, the client still sees the failure.
 	fake.FailAll(Fault{Status: http.StatusBadGateway, Apply: true})
