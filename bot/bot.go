@@ -147,6 +147,7 @@ type Bot struct {
 	leaderCh chan bool
 	onLeader []func() error
 	forwards map[string]ForwardFunc // other kinds of forward (HandleForward)
+	fwd      chan *Envelope         // a follower's envelopes for the leader (forwarder.go)
 
 	connected atomic.Bool
 	dbHealthy atomic.Bool
@@ -235,6 +236,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		wg.Go(func() { b.disp.run(ctx) })
 	} else {
 		wg.Go(func() { b.lead(ctx) }) // the outbox runs on the leader only
+		wg.Go(func() { b.forwardLoop(ctx) })
 	}
 	wg.Go(func() { b.expireSeen(ctx) })
 	wg.Go(func() { b.probeDB(ctx) })

@@ -68,6 +68,7 @@ type remoteAck struct {
 func (b *Bot) SetCluster(c Cluster) {
 	b.cluster = c
 	b.leaderCh = make(chan bool, 64)
+	b.fwd = make(chan *Envelope, forwardQueue)
 	c.OnLeadership(func(leader bool, _ uint64) { b.leaderCh <- leader })
 	c.HandleForward(b.serveForward)
 }
@@ -174,20 +175,13 @@ func (b *Bot) forward(ctx context.Context, env *Envelope) {
 	if err == nil {
 		err = json.Unmarshal(reply, &ra)
 	}
-	if err == nil && ra.Withheld {
-		err = errors.New("the leader could not commit it")
-	}
 	if err != nil {
 		b.log.Warn().Err(err).Str("envelope_id", env.ID).Str("type", env.Type).Dur("waited", time.Since(start)).
 			Msg("could not forward an envelope to the leader")
 		b.switching(ctx, env)
 		return
 	}
-	var ack any
-	if len(ra.Ack) > 0 && string(ra.Ack) != "null" {
-		ack = ra.Ack
-	}
-	b.ack(ctx, env.ID, env.Type, env.ReceivedAt, ack)
+	b.answerRemote(ctx, env, ra)
 }
 
 // switching answers an envelope nobody could commit during an election or
@@ -215,6 +209,9 @@ func (b *Bot) switching(ctx context.Context, env *Envelope) {
 // writer as the leader's own (sharing its commits), and its ack payload
 // goes back to the follower instead of onto this node's socket.
 func (b *Bot) serveForward(ctx context.Context, kind string, payload []byte) ([]byte, error) {
+	if kind == forwardBatchKind {
+		return b.serveForwardBatch(ctx, payload)
+	}
 	if kind != forwardKind {
 		if fn := b.forwards[kind]; fn != nil {
 			return fn(ctx, payload)
@@ -225,14 +222,10 @@ func (b *Bot) serveForward(ctx context.Context, kind string, payload []byte) ([]
 	if err := json.Unmarshal(payload, &w); err != nil {
 		return nil, fmt.Errorf("decode forwarded envelope: %w", err)
 	}
-	data, err := decodeEnvelopeData(w.Type, w.Payload)
+	env, reply, err := b.remoteEnvelope(w)
 	if err != nil {
 		return nil, err
 	}
-	reply := make(chan remoteAck, 1)
-	env := &Envelope{ID: w.ID, Type: w.Type, Payload: w.Payload, RetryAttempt: w.RetryAttempt, Data: data,
-		ReceivedAt: time.Now(), remote: reply}
-	b.metrics.EnvelopeReceived(w.Type)
 	if b.handler.Ignores(env) {
 		return json.Marshal(remoteAck{})
 	}
@@ -245,6 +238,20 @@ func (b *Bot) serveForward(ctx context.Context, kind string, payload []byte) ([]
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// remoteEnvelope is a forwarded envelope as the leader's writer takes it:
+// its answer goes back to the follower (env.remote) instead of onto this
+// node's socket.
+func (b *Bot) remoteEnvelope(w wireEnvelope) (*Envelope, <-chan remoteAck, error) {
+	data, err := decodeEnvelopeData(w.Type, w.Payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.metrics.EnvelopeReceived(w.Type)
+	reply := make(chan remoteAck, 1)
+	return &Envelope{ID: w.ID, Type: w.Type, Payload: w.Payload, RetryAttempt: w.RetryAttempt, Data: data,
+		ReceivedAt: time.Now(), remote: reply}, reply, nil
 }
 
 // decodeEnvelopeData decodes a payload as socketmode does for its type.

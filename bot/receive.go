@@ -30,7 +30,12 @@ func (b *Bot) receive(ctx context.Context) {
 			switch {
 			case env == nil || b.ignore(ctx, env):
 			case !b.leading():
-				go b.forward(ctx, env) // a follower: the leader commits it
+				// A follower: the leader commits it (forwarder.go).
+				select {
+				case b.fwd <- env:
+				case <-ctx.Done():
+					return
+				}
 			case !b.writer.enqueue(ctx, env):
 				return
 			}
@@ -169,6 +174,13 @@ func (b *Bot) commit(fn func(*store.Tx) error) error { return b.write(b.db.Updat
 func (b *Bot) write(via func(func(*store.Tx) error) error, fn func(*store.Tx) error) error {
 	start := time.Now()
 	err := via(fn)
+	b.noteCommit(start, err)
+	return err
+}
+
+// noteCommit keeps the database's health and the commit metrics for a
+// commit that started at start and returned err.
+func (b *Bot) noteCommit(start time.Time, err error) {
 	var he *handlerError
 	switch {
 	case err != nil && b.cluster != nil && notCommitted(err):
@@ -184,7 +196,6 @@ func (b *Bot) write(via func(func(*store.Tx) error) error, fn func(*store.Tx) er
 		}
 	}
 	b.metrics.Commit(time.Since(start), err)
-	return err
 }
 
 // apply dedupes and hands one envelope to the handler, turning a panic into

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/incidentbot/incidentbot/store"
 )
@@ -47,6 +48,10 @@ type writer struct {
 	// arrivals times the envelopes handed over, for the jobs that yield.
 	arrivals arrivals
 
+	// pipelined: the store hands commits to a cluster without waiting
+	// for the one before (cluster mode); set by run.
+	pipelined bool
+
 	mu      sync.Mutex
 	outs    []*commitReq
 	running bool // run is taking outcomes; else commitOutcome commits alone
@@ -55,6 +60,11 @@ type writer struct {
 type ackBatch struct {
 	envs     []*Envelope
 	payloads []any
+	// wait, for a pipelined commit (pipeline.go), returns its outcome: the
+	// acks and the outcomes' callers wait for it.
+	wait  func() error
+	outs  []*commitReq
+	start time.Time
 }
 
 type commitReq struct {
@@ -135,6 +145,9 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 	go func() {
 		defer close(acked)
 		for a := range w.acks {
+			if a.wait != nil && !w.settle(ctx, a) {
+				continue
+			}
 			for i, env := range a.envs {
 				w.b.answer(ctx, env, a.payloads[i])
 			}
@@ -145,6 +158,7 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 		<-acked
 		w.acks = nil
 	}()
+	w.pipelined = w.b.db.Pipelined()
 	w.mu.Lock()
 	w.running = true
 	w.mu.Unlock()
@@ -195,6 +209,10 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 // commit records envelopes and outcomes in one transaction, then acks the
 // envelopes and tells the outcomes.
 func (w *writer) commit(ctx context.Context, envs []*Envelope, outs []*commitReq) {
+	if w.pipelined {
+		w.submit(ctx, envs, outs)
+		return
+	}
 	switch {
 	case len(outs) == 0:
 		if len(envs) > 0 {

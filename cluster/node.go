@@ -147,6 +147,11 @@ func New(cfg Config, sm StateMachine) (*Node, error) {
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.TrailingLogs = cfg.TrailingLogs
 	rc.NotifyCh = notify
+	// Apply hands an entry to a buffered channel instead of waiting for
+	// the leader loop (which may be fsyncing the previous batch): a leader
+	// that pipelines its writes (ReplicateAsync) gets every queued entry
+	// into the next append. ReplicateAsync keeps its own timeout.
+	rc.BatchApplyCh = false
 	rc.Logger = newHCLogger("raft", log)
 	// The bbolt file is durable and records the index of each entry applied
 	// to it, and applies are idempotent: on restart, rebuilding the store
@@ -255,27 +260,37 @@ func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
 // with the store's error for the entry if it rejected it. On a node that is
 // not the leader it returns ErrNotLeader at once. ErrNoQuorum and ErrTimeout
 // mean the outcome is unknown.
-func (n *Node) Replicate(data []byte) error {
+func (n *Node) Replicate(data []byte) error { return n.ReplicateAsync(data)() }
+
+// ReplicateAsync appends data after every entry given before and returns
+// at once; wait returns what Replicate would. Entries queued behind one
+// another go into one append (raft's group commit), so a leader need not
+// wait for one commit to hand over the next (store.DB.Submit).
+func (n *Node) ReplicateAsync(data []byte) (wait func() error) {
 	if n.raft.State() != raft.Leader {
 		id, _ := n.Leader()
-		return fmt.Errorf("%w (this node is %s; leader %q)", ErrNotLeader, n.raft.State(), id)
+		err := fmt.Errorf("%w (this node is %s; leader %q)", ErrNotLeader, n.raft.State(), id)
+		return func() error { return err }
 	}
+	start := time.Now()
 	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	timer := time.NewTimer(n.cfg.ApplyTimeout)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return mapRaftErr(err)
+	return func() error {
+		done := make(chan error, 1)
+		go func() { done <- f.Error() }()
+		timer := time.NewTimer(max(n.cfg.ApplyTimeout-time.Since(start), time.Millisecond))
+		defer timer.Stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				return mapRaftErr(err)
+			}
+			if resp, ok := f.Response().(error); ok && resp != nil {
+				return resp
+			}
+			return nil
+		case <-timer.C:
+			return fmt.Errorf("%w: entry not committed and applied within %s", ErrTimeout, n.cfg.ApplyTimeout)
 		}
-		if resp, ok := f.Response().(error); ok && resp != nil {
-			return resp
-		}
-		return nil
-	case <-timer.C:
-		return fmt.Errorf("%w: entry not committed and applied within %s", ErrTimeout, n.cfg.ApplyTimeout)
 	}
 }
 

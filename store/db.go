@@ -84,6 +84,7 @@ type DB struct {
 	// writeMu serializes replicated writers from capture until their
 	// write-set is applied here (replicate.go).
 	writeMu sync.Mutex
+	pipe    pipeline // write-sets in flight (pipeline.go), under writeMu
 
 	mu        sync.Mutex
 	onEnqueue func([]Job)

@@ -76,6 +76,14 @@ func (db *DB) SetReplicator(r Replicator) {
 // announce the enqueued jobs once committed. A closure that fails, or
 // writes nothing, replicates nothing.
 func (db *DB) updateReplicated(r Replicator, fn func(*Tx) error) error {
+	if _, ok := r.(AsyncReplicator); ok {
+		// On top of the write-sets in flight, like every writer's.
+		wait, err := db.Submit(fn)
+		if err != nil {
+			return err
+		}
+		return wait()
+	}
 	db.writeMu.Lock()
 	data, jobs, err := db.capture(fn)
 	if err == nil && data != nil {
@@ -135,7 +143,7 @@ func (db *DB) ApplyWriteSet(index, term uint64, data []byte) error {
 	if index == 0 {
 		return errors.New("apply write-set: Raft indexes start at 1")
 	}
-	base, ops, err := decodeHeader(data)
+	h, ops, err := parseHeader(data)
 	if err != nil {
 		return fmt.Errorf("apply entry %d: %w", index, err)
 	}
@@ -156,14 +164,22 @@ func (db *DB) ApplyWriteSet(index, term uint64, data []byte) error {
 		return nil
 	case term < appliedTerm:
 		return fmt.Errorf("apply entry %d of term %d: %w (term %d applied)", index, term, ErrStaleTerm, appliedTerm)
-	case base != applied:
-		return fmt.Errorf("apply entry %d: captured after entry %d, but entry %d is the last applied: %w", index, base, applied, ErrConflict)
+	case h.stacked:
+		if err := checkStacked(index, h.prev, readAppliedHash(meta)); err != nil {
+			return err
+		}
+	case h.base != applied:
+		return fmt.Errorf("apply entry %d: captured after entry %d, but entry %d is the last applied: %w", index, h.base, applied, ErrConflict)
 	}
 	if err := applyOps(btx, ops); err != nil {
 		return fmt.Errorf("apply entry %d: %w", index, err)
 	}
 	rec := binary.BigEndian.AppendUint64(u64(index), term)
 	if err := meta.Put(keyApplied, rec); err != nil {
+		return err
+	}
+	hash := hashWriteSet(data)
+	if err := meta.Put(keyAppliedHash, hash[:]); err != nil {
 		return err
 	}
 	return btx.Commit()

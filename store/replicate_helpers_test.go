@@ -101,7 +101,7 @@ func dump(tb testing.TB, db *DB, withApplied bool) []string {
 	walk = func(path string, b *bolt.Bucket) error {
 		out = append(out, fmt.Sprintf("%s seq=%d", path, b.Sequence()))
 		return b.ForEach(func(k, v []byte) error {
-			if !withApplied && path == "/meta" && bytes.Equal(k, keyApplied) {
+			if !withApplied && path == "/meta" && (bytes.Equal(k, keyApplied) || bytes.Equal(k, keyAppliedHash)) {
 				return nil
 			}
 			if c := b.Bucket(k); c != nil {

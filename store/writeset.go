@@ -7,6 +7,15 @@ package store
 //
 //	version  byte (writeSetVersion)
 //	base     uvarint: the Raft index last applied when it was captured
+//
+// or, for a write-set captured on top of others still in flight
+// (pipeline.go),
+//
+//	version  byte (writeSetStacked)
+//	prev     16 bytes: the hash of the write-set it was captured on
+//
+// and then
+//
 //	ops      until the end, each an op byte and its operands:
 //	  opPath         flags byte, bytes: declares the bucket the next ops act
 //	                 on (it gets the next number, from 0), a run of
@@ -140,20 +149,42 @@ func appendSegment(path, name []byte) []byte { return appendBytes(path, name) }
 // errWriteSet is a write-set that cannot be decoded.
 var errWriteSet = errors.New("malformed write-set")
 
-// decodeHeader checks the version and returns the base index and the ops.
-func decodeHeader(data []byte) (base uint64, ops []byte, err error) {
+// wsHeader is what precedes a write-set's ops.
+type wsHeader struct {
+	stacked bool   // version 2 (pipeline.go): prev names its predecessor
+	base    uint64 // version 1: the Raft index last applied at capture
+	prev    wsHash
+}
+
+// parseHeader checks the version and returns the header and the ops.
+func parseHeader(data []byte) (h wsHeader, ops []byte, err error) {
 	if len(data) == 0 {
-		return 0, nil, fmt.Errorf("%w: empty", errWriteSet)
+		return h, nil, fmt.Errorf("%w: empty", errWriteSet)
 	}
-	if data[0] != writeSetVersion {
-		return 0, nil, fmt.Errorf("%w: version %d, this incidentbot reads version %d only (upgrade it)", errWriteSet, data[0], writeSetVersion)
+	switch data[0] {
+	case writeSetVersion:
+		d := decoder{b: data[1:]}
+		h.base = d.uvarint()
+		if d.err != nil {
+			return h, nil, d.err
+		}
+		return h, d.b, nil
+	case writeSetStacked:
+		if len(data) < 1+len(h.prev) {
+			return h, nil, fmt.Errorf("%w: truncated", errWriteSet)
+		}
+		h.stacked = true
+		copy(h.prev[:], data[1:])
+		return h, data[1+len(h.prev):], nil
 	}
-	d := decoder{b: data[1:]}
-	base = d.uvarint()
-	if d.err != nil {
-		return 0, nil, d.err
-	}
-	return base, d.b, nil
+	return h, nil, fmt.Errorf("%w: version %d, this incidentbot reads versions %d and %d only (upgrade it)", errWriteSet, data[0], writeSetVersion, writeSetStacked)
+}
+
+// decodeHeader is parseHeader for the base index and the ops (0 for a
+// stacked write-set).
+func decodeHeader(data []byte) (base uint64, ops []byte, err error) {
+	h, ops, err := parseHeader(data)
+	return h.base, ops, err
 }
 
 // applyOps applies the ops of a write-set in tx, creating the buckets of a

@@ -113,6 +113,23 @@ func TestWriteSetEncodingGolden(t *testing.T) {
 	}
 }
 
+// A stacked write-set's header (pipeline.go) is pinned too: version 2, the
+// 16-byte hash (the first half of SHA-256) of the one it was captured on.
+func TestStackedWriteSetHeaderGolden(t *testing.T) {
+	prev := hashWriteSet([]byte{1, 0})
+	ws := newStackedWriteSet(prev)
+	ws.put(appendSegment(nil, []byte("tl")), false, []byte("k"), []byte("v"))
+	const want = "02" + "47dc540c94ceb704a23875c11273e16b" + // version 2, SHA-256 of {1, 0}, first half
+		"01000302746c" + "02016b0176" // path tl (#0), put k=v
+	if got := hex.EncodeToString(ws.buf); got != want {
+		t.Fatalf("encoding\n got %s\nwant %s", got, want)
+	}
+	h, ops, err := parseHeader(ws.buf)
+	if err != nil || !h.stacked || h.prev != prev || hex.EncodeToString(ops) != want[34:] {
+		t.Fatalf("parseHeader = %+v, %x, %v", h, ops, err)
+	}
+}
+
 // No write-set, however malformed, crashes a node: it is applied, or
 // refused and changes nothing. The base index is set to the one applied,
 // so the ops are what is explored.
