@@ -43,6 +43,11 @@ type Config struct {
 	// Join marks a node that is added to a running cluster by AddVoter on the
 	// leader: it never bootstraps, and it need not be listed in Peers.
 	Join bool
+	// Rebuild marks a node whose state machine was set aside (an unsynced
+	// store after a machine crash) and starts empty: raft restores it from
+	// the latest snapshot at start and replays the log after it, instead of
+	// trusting the state machine's own applied index.
+	Rebuild bool
 	// Logger receives the node's and hashicorp/raft's logs.
 	Logger zerolog.Logger
 	// Metrics receives the cluster's metrics; nil records nothing.

@@ -151,7 +151,7 @@ func New(cfg Config, sm StateMachine) (*Node, error) {
 	// the leader loop (which may be fsyncing the previous batch): a leader
 	// that pipelines its writes (ReplicateAsync) gets every queued entry
 	// into the next append. ReplicateAsync keeps its own timeout.
-	rc.BatchApplyCh = false
+	rc.BatchApplyCh = true
 	rc.Logger = newHCLogger("raft", log)
 	// The bbolt file is durable and records the index of each entry applied
 	// to it, and applies are idempotent: on restart, rebuilding the store
@@ -160,7 +160,8 @@ func New(cfg Config, sm StateMachine) (*Node, error) {
 	// index and configuration from it); it replays the log after the
 	// snapshot onto the existing file, and the fsm skips the entries the file
 	// already holds (index <= sm.Applied()).
-	rc.NoSnapshotRestoreOnStart = true
+	// A node rebuilding its store (Rebuild) has nothing to skip.
+	rc.NoSnapshotRestoreOnStart = !cfg.Rebuild
 
 	n.fsm = newFSM(sm, log)
 	if !existing && !cfg.Join {

@@ -64,6 +64,10 @@ type Options struct {
 	ReadOnly bool
 	// NoSync skips fsync on commit. Only for benchmarks of the floor.
 	NoSync bool
+	// Unsynced skips fsync on commit for a store whose changes are durable
+	// elsewhere first (cluster mode), guarded against a machine crash
+	// (unsynced.go). Where the boot cannot be identified it is ignored.
+	Unsynced bool
 }
 
 // DB is an open incidentbot database.
@@ -104,6 +108,16 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := checkPath(path, opts.ReadOnly); err != nil {
 		return nil, err
 	}
+	var boot string
+	if !opts.ReadOnly {
+		if err := checkUnsynced(path); err != nil {
+			return nil, err
+		}
+		var ok bool
+		if boot, ok = bootID(); !ok {
+			opts.Unsynced = false
+		}
+	}
 	fi, statErr := os.Stat(path)
 	if statErr == nil {
 		if err := checkFile(path); err != nil {
@@ -126,12 +140,22 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 	}
+	if opts.Unsynced {
+		// Before the first unsynced write (ready creates buckets).
+		if err := markUnsynced(path, boot); err != nil {
+			return nil, err
+		}
+	}
 	b, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	return ready(&DB{bolt: b, path: path, opts: opts}, opts.ReadOnly)
 }
+
+// Unsynced reports whether commits skip fsync (Options.Unsynced, where the
+// boot can be identified).
+func (db *DB) Unsynced() bool { return db.opts.Unsynced }
 
 // openBolt is bolt.Open with incidentbot's errors. A panic inside bbolt (an
 // assertion on a page it read, or a fault on the mapped file, which
@@ -147,7 +171,7 @@ func openBolt(path string, opts Options) (b *bolt.DB, err error) {
 	b, err = bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  opts.Timeout,
 		ReadOnly: opts.ReadOnly,
-		NoSync:   opts.NoSync,
+		NoSync:   opts.NoSync || opts.Unsynced,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w (another incidentbot is probably running with this file; stop it or point this one at another file)", path, ErrLocked)
@@ -258,7 +282,18 @@ func (db *DB) Close() error {
 	if db.bolt == nil {
 		return nil
 	}
-	return db.bolt.Close()
+	if !db.opts.Unsynced {
+		return db.bolt.Close()
+	}
+	// The marker goes only once the file is on disk.
+	err := db.bolt.Sync()
+	if cerr := db.bolt.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = clearUnsynced(db.path)
+	}
+	return err
 }
 
 // OnEnqueue registers the function told, after each commit, about the jobs

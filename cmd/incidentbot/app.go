@@ -88,7 +88,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 		httpClient.Transport = bot.NewPacer(httpClient.Transport, nil, cfg.SlackPace, time.Now)
 	}
 	log := deps.Log
-	db, err := store.Open(cfg.DB, store.Options{Timeout: 2 * time.Second})
+	db, rebuild, err := openStore(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("INCIDENTBOT_DB: %w", err)
 	}
@@ -158,7 +158,7 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	if cfg.ClusterEnabled() {
 		// The store replicates through Raft from here on; the node leads or
 		// follows once it has met its peers.
-		node, err = newClusterNode(cfg, db, m, log, func(err error) {
+		node, err = newClusterNode(cfg, db, rebuild, m, log, func(err error) {
 			log.Error().Err(err).Msg("this node cannot follow the cluster's log; stopping")
 			if b != nil {
 				b.Fail(err)

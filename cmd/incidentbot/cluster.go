@@ -42,7 +42,7 @@ func (s storeMachine) Applied() (uint64, uint64)                { return s.db.Ap
 
 // newClusterNode starts this node's Raft member on db and makes db
 // replicate through it. cfg is validated.
-func newClusterNode(cfg Config, db *store.DB, m cluster.Metrics, log zerolog.Logger, fatal func(error)) (*cluster.Node, error) {
+func newClusterNode(cfg Config, db *store.DB, rebuild bool, m cluster.Metrics, log zerolog.Logger, fatal func(error)) (*cluster.Node, error) {
 	peers, err := cfg.ClusterPeerList()
 	if err != nil {
 		return nil, fmt.Errorf("INCIDENTBOT_CLUSTER_PEERS: %w", err)
@@ -57,7 +57,7 @@ func newClusterNode(cfg Config, db *store.DB, m cluster.Metrics, log zerolog.Log
 	}
 	node, err := cluster.New(cluster.Config{
 		NodeID: cfg.ClusterNodeID, Bind: cfg.ClusterBind, Peers: cp, DataDir: cfg.ClusterDir,
-		TLS: tlsCfg, Insecure: cfg.ClusterInsecure, Logger: log.With().Str("component", "cluster").Logger(), Metrics: m,
+		TLS: tlsCfg, Insecure: cfg.ClusterInsecure, Rebuild: rebuild, Logger: log.With().Str("component", "cluster").Logger(), Metrics: m,
 		SnapshotThreshold: uint64(cfg.ClusterSnapshotEvery), TrailingLogs: uint64(cfg.ClusterSnapshotEvery),
 		// Checking whether a snapshot is due is cheap; taking one is not, and
 		// happens only every SnapshotEvery entries.
@@ -72,6 +72,28 @@ func newClusterNode(cfg Config, db *store.DB, m cluster.Metrics, log zerolog.Log
 	}
 	db.SetReplicator(node)
 	return node, nil
+}
+
+// openStore opens the database. In cluster mode its commits are not
+// fsynced: the Raft log, fsynced on a quorum, is the durable copy, and a
+// file the machine's crash may have torn (store.ErrTorn) is set aside and
+// rebuilt from the cluster — rebuild tells the node to restore it from the
+// latest snapshot and the log.
+func openStore(cfg Config, log zerolog.Logger) (db *store.DB, rebuild bool, err error) {
+	clustered := cfg.ClusterNodeID != ""
+	opts := store.Options{Timeout: 2 * time.Second, Unsynced: clustered}
+	db, err = store.Open(cfg.DB, opts)
+	if !clustered || !errors.Is(err, store.ErrTorn) {
+		return db, false, err
+	}
+	aside, serr := store.SetAside(cfg.DB, "torn-"+time.Now().UTC().Format("20060102T150405Z"))
+	if serr != nil {
+		return nil, false, fmt.Errorf("%w; setting it aside failed: %w", err, serr)
+	}
+	log.Warn().Str("db", cfg.DB).Str("set_aside", aside).
+		Msg("the machine stopped while this node's database was open (cluster mode does not fsync it): it is set aside and rebuilt from the cluster's latest snapshot and log")
+	db, err = store.Open(cfg.DB, opts)
+	return db, err == nil, err
 }
 
 // clusterStatus is the JSON of GET /cluster/status.

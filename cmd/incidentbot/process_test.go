@@ -17,10 +17,15 @@ import (
 	"time"
 
 	"github.com/incidentbot/incidentbot/internal/slackfake"
+	"github.com/incidentbot/incidentbot/store"
 )
 
 // helperEnv marks the test binary re-executed as the bot.
 const helperEnv = "INCIDENTBOT_TEST_RUN_BOT"
+
+// testBootEnv gives the re-executed bot the machine's boot id, so a test
+// can play a machine crash (store/unsynced.go) with a kill -9 and another id.
+const testBootEnv = "INCIDENTBOT_TEST_BOOT_ID"
 
 // TestCrashHelperProcess is not a test: it is the bot (`incidentbot run`,
 // configured from the environment) when the fault tests re-execute the test
@@ -29,6 +34,10 @@ const helperEnv = "INCIDENTBOT_TEST_RUN_BOT"
 func TestCrashHelperProcess(t *testing.T) {
 	if os.Getenv(helperEnv) != "1" {
 		return
+	}
+	if id := os.Getenv(testBootEnv); id != "" {
+		// The machine "rebooted" when a test gives the process another id.
+		store.SetBootIDForTest(func() (string, bool) { return id, true })
 	}
 	os.Exit(realMain([]string{"run"}, io.Discard, os.Stderr))
 }
