@@ -51,6 +51,7 @@ type writer struct {
 	// pipelined: the store hands commits to a cluster without waiting
 	// for the one before (cluster mode); set by run.
 	pipelined bool
+	inflight  chan struct{} // the pipelined batches not yet settled (maxInFlight)
 
 	mu      sync.Mutex
 	outs    []*commitReq
@@ -159,6 +160,7 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 		w.acks = nil
 	}()
 	w.pipelined = w.b.db.Pipelined()
+	w.inflight = make(chan struct{}, maxInFlight)
 	w.mu.Lock()
 	w.running = true
 	w.mu.Unlock()

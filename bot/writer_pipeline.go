@@ -19,8 +19,15 @@ import (
 // on it down too (the store refuses them on every node), and each is
 // withheld as a failed commit is.
 
+// maxInFlight bounds the batches handed over and not yet committed: each
+// new capture replays those in flight, so a deeper pipeline costs the
+// leader more CPU than it saves in waiting (the 300-pin burst's p99 on
+// three nodes: 2: 58 ms, 4: 53 ms, 8: 57 ms, 64: 72 ms, medians of 6).
+const maxInFlight = 4
+
 // submit is commit for a pipelined store.
 func (w *writer) submit(ctx context.Context, envs []*Envelope, outs []*commitReq) {
+	w.inflight <- struct{}{} // released by settle, or below
 	acks := make([]any, len(envs))
 	start := time.Now()
 	wait, err := w.b.db.Submit(func(tx *store.Tx) error {
@@ -38,11 +45,14 @@ func (w *writer) submit(ctx context.Context, envs []*Envelope, outs []*commitReq
 		}
 		return nil
 	})
+	if err == nil {
+		w.acks <- ackBatch{envs: slices.Clone(envs), payloads: acks, wait: wait, outs: outs, start: start}
+		return
+	}
+	<-w.inflight
 	var he *handlerError
 	var m *errMember
 	switch {
-	case err == nil:
-		w.acks <- ackBatch{envs: slices.Clone(envs), payloads: acks, wait: wait, outs: outs, start: start}
 	case errors.As(err, &he) || errors.As(err, &m):
 		// Apart, as if each had come alone (each commit then waits).
 		if len(outs) > 0 {
@@ -65,6 +75,7 @@ func (w *writer) submit(ctx context.Context, envs []*Envelope, outs []*commitReq
 // reports whether the batch committed (and its envelopes are to be acked).
 func (w *writer) settle(ctx context.Context, a ackBatch) bool {
 	err := a.wait()
+	<-w.inflight
 	w.b.noteCommit(a.start, err)
 	for _, r := range a.outs {
 		r.done <- err
