@@ -84,8 +84,12 @@ func (h *Handlers) reaction(tx *store.Tx, e slackevents.ReactionRemovedEvent, ad
 	if e.Item.Type != "message" || e.User == h.cfg.BotUserID || !ok {
 		return nil
 	}
-	inc, err := IncidentOf(tx, e.Item.Channel)
-	if inc == nil || err != nil {
+	// Read-only (ReactionFunc): shared by the reactions of one commit.
+	inc, err := tx.IncidentView(e.Item.Channel)
+	if errors.Is(err, incident.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	r := &Request{Tx: tx, Now: h.now(), User: incident.User{ID: e.User}, Channel: e.Item.Channel, h: h}

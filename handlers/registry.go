@@ -76,7 +76,10 @@ type ActionFunc func(r *Request, cb slack.InteractionCallback, a *slack.BlockAct
 type ViewFunc func(r *Request, cb slack.InteractionCallback) (any, error)
 
 // ReactionFunc handles a reaction added or removed on a message in an
-// incident's channel, once the core has checked the reaction's Access.
+// incident's channel, once the core has checked the reaction's Access. inc
+// is shared by the reactions of one commit (store.Tx.IncidentView): read
+// it, never modify it; a change to the incident is made on one read with
+// Tx.Incident and put back.
 type ReactionFunc func(r *Request, inc *incident.Incident, ev Reaction) error
 
 // Reaction is a reaction event, reduced to what modules use.

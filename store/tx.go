@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,13 @@ type Tx struct {
 	// ws records the writes when the transaction is captured for
 	// replication (replicate.go); nil in local mode.
 	ws *writeSet
+	// views are the incidents IncidentView decoded in this transaction.
+	views map[int64]incidentView
+}
+
+type incidentView struct {
+	raw []byte
+	inc *incident.Incident
 }
 
 func (t *Tx) put(bucket []byte, key []byte, v any) error {
@@ -82,6 +90,36 @@ func (t *Tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
 		return nil, fmt.Errorf("incident for channel %s: %w", channelID, incident.ErrNotFound)
 	}
 	return t.Incident(int64(binary.BigEndian.Uint64(v)))
+}
+
+// IncidentView is IncidentByChannel for a caller that only reads the
+// incident: it is decoded once per transaction while its stored bytes stay
+// the same, and shared, so it must not be modified. A storm of pins applies
+// dozens of reactions in one transaction, each needing only the incident's
+// number and members; decoding the incident for each was most of what
+// applying a pin cost.
+func (t *Tx) IncidentView(channelID string) (*incident.Incident, error) {
+	v := t.bucket(bucketChannels).Get([]byte(channelID))
+	if v == nil {
+		return nil, fmt.Errorf("incident for channel %s: %w", channelID, incident.ErrNotFound)
+	}
+	id := int64(binary.BigEndian.Uint64(v))
+	raw := t.bucket(bucketIncidents).Get(u64(uint64(id)))
+	if raw == nil {
+		return nil, fmt.Errorf("incident %s: %w", incident.Ref(id), incident.ErrNotFound)
+	}
+	if c, ok := t.views[id]; ok && bytes.Equal(c.raw, raw) {
+		return c.inc, nil
+	}
+	inc := new(incident.Incident)
+	if err := json.Unmarshal(raw, inc); err != nil {
+		return nil, fmt.Errorf("incident %s: decode: %w", incident.Ref(id), err)
+	}
+	if t.views == nil {
+		t.views = map[int64]incidentView{}
+	}
+	t.views[id] = incidentView{raw: bytes.Clone(raw), inc: inc}
+	return inc, nil
 }
 
 // EachIncident calls fn for every incident in number order until fn returns

@@ -153,3 +153,17 @@ func FuzzApplyWriteSet(f *testing.F) {
 		}
 	})
 }
+
+// The names replication keeps on disk are pinned: the meta keys every node
+// records with each entry applied, and the marker of an unsynced file.
+func TestReplicationNamesGolden(t *testing.T) {
+	for got, want := range map[string]string{
+		string(keyApplied):     "raft_applied",
+		string(keyAppliedHash): "raft_applied_hash",
+		unsyncedSuffix:         ".unsynced",
+	} {
+		if got != want {
+			t.Errorf("persisted name %q, want %q", got, want)
+		}
+	}
+}

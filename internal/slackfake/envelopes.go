@@ -63,17 +63,54 @@ type EnvelopeInfo struct {
 }
 
 func (s *Server) encodeLocked(e *envelope) {
-	w := obj{"envelope_id": e.id, "type": e.typ, "accepts_response_payload": e.accepts, "payload": e.payload}
+	f := frame{ID: e.id, Type: e.typ, Accepts: e.accepts, Payload: e.payload}
 	if e.typ == "events_api" {
-		w["retry_attempt"] = e.retryAttempt
-		w["retry_reason"] = e.retryReason
+		f.RetryAttempt, f.RetryReason = &e.retryAttempt, &e.retryReason
 	}
-	e.frame = mustJSON(w)
+	e.frame = mustJSON(f)
 }
 
-// enqueueLocked records an envelope and queues it for the next live
-// connection. Slack buffers envelopes briefly while no socket is open; the
-// fake buffers them until one connects.
+// frame is an envelope as it goes over the socket. Its fields, and those
+// of eventCallback and authorization, are in the order of their names, as
+// json.Marshal writes a map's: the bytes are what the maps the fake used
+// to build gave (struct encoding is cheaper, and a storm makes thousands).
+type frame struct {
+	Accepts      bool            `json:"accepts_response_payload"`
+	ID           string          `json:"envelope_id"`
+	Payload      json.RawMessage `json:"payload"`
+	RetryAttempt *int            `json:"retry_attempt,omitempty"`
+	RetryReason  *string         `json:"retry_reason,omitempty"`
+	Type         string          `json:"type"`
+}
+
+type eventCallback struct {
+	APIAppID           string          `json:"api_app_id"`
+	Authorizations     []authorization `json:"authorizations"`
+	Event              any             `json:"event"`
+	EventContext       string          `json:"event_context"`
+	EventID            string          `json:"event_id"`
+	EventTime          int64           `json:"event_time"`
+	IsExtSharedChannel bool            `json:"is_ext_shared_channel"`
+	TeamID             string          `json:"team_id"`
+	Token              string          `json:"token"`
+	Type               string          `json:"type"`
+}
+
+type authorization struct {
+	EnterpriseID        *string `json:"enterprise_id"`
+	IsBot               bool    `json:"is_bot"`
+	IsEnterpriseInstall bool    `json:"is_enterprise_install"`
+	TeamID              string  `json:"team_id"`
+	UserID              string  `json:"user_id"`
+}
+
+type eventContext struct {
+	AID string `json:"aid"`
+	CID string `json:"cid"`
+	ET  string `json:"et"`
+	TID string `json:"tid"`
+}
+
 func (s *Server) enqueueLocked(e *envelope) {
 	s.encodeLocked(e)
 	s.sock.envs[e.id] = e
@@ -87,7 +124,7 @@ func (s *Server) enqueueLocked(e *envelope) {
 // events_api envelope, if the app subscribes to the type and, for channel
 // events, the bot is a member of the channel (Slack only delivers events
 // from conversations the app is in, including its own posts).
-func (s *Server) emitEventLocked(typ string, ev obj, c *channel) {
+func (s *Server) emitEventLocked(typ string, ev any, c *channel) {
 	if !s.events[typ] || (c != nil && !c.isMember(s.opts.BotUserID)) {
 		return
 	}
@@ -98,19 +135,15 @@ func (s *Server) emitEventLocked(typ string, ev obj, c *channel) {
 		chID = c.ID
 	}
 	// Slack's event_context is an opaque "4-" + base64 JSON string.
-	ctx := "4-" + base64.RawURLEncoding.EncodeToString(mustJSON(obj{
-		"et": typ, "tid": s.opts.TeamID, "aid": s.opts.AppID, "cid": chID,
+	ctx := "4-" + base64.RawURLEncoding.EncodeToString(mustJSON(eventContext{
+		ET: typ, TID: s.opts.TeamID, AID: s.opts.AppID, CID: chID,
 	}))
-	payload := obj{
-		"token": s.opts.VerificationToken, "team_id": s.opts.TeamID,
-		"api_app_id": s.opts.AppID, "event": ev, "type": "event_callback",
-		"event_id": eventID, "event_time": s.opts.Now().Unix(),
-		"authorizations": []obj{{
-			"enterprise_id": nil, "team_id": s.opts.TeamID,
-			"user_id": s.opts.BotUserID, "is_bot": true,
-			"is_enterprise_install": false,
-		}},
-		"is_ext_shared_channel": false, "event_context": ctx,
+	payload := eventCallback{
+		Token: s.opts.VerificationToken, TeamID: s.opts.TeamID,
+		APIAppID: s.opts.AppID, Event: ev, Type: "event_callback",
+		EventID: eventID, EventTime: s.opts.Now().Unix(),
+		Authorizations: []authorization{{TeamID: s.opts.TeamID, UserID: s.opts.BotUserID, IsBot: true}},
+		EventContext:   ctx,
 	}
 	s.enqueueLocked(&envelope{
 		id: s.uuidLocked(), typ: "events_api", kind: "event",

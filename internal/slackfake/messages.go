@@ -112,11 +112,28 @@ func (s *Server) deleteLocked(c *channel, m *message, by string) {
 }
 
 func (s *Server) reactionEventLocked(typ string, c *channel, m *message, userID, name string) {
-	s.emitEventLocked(typ, obj{
-		"type": typ, "user": userID, "reaction": name, "item_user": m.user,
-		"item":     obj{"type": "message", "channel": c.ID, "ts": m.ts},
-		"event_ts": s.nextTSLocked(),
+	s.emitEventLocked(typ, reactionEvent{
+		Type: typ, User: userID, Reaction: name, ItemUser: m.user,
+		Item:    reactionItem{Type: "message", Channel: c.ID, TS: m.ts},
+		EventTS: s.nextTSLocked(),
 	}, c)
+}
+
+// reactionEvent is reaction_added or reaction_removed, its fields in the
+// order of their names (see frame).
+type reactionEvent struct {
+	EventTS  string       `json:"event_ts"`
+	Item     reactionItem `json:"item"`
+	ItemUser string       `json:"item_user"`
+	Reaction string       `json:"reaction"`
+	Type     string       `json:"type"`
+	User     string       `json:"user"`
+}
+
+type reactionItem struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+	Type    string `json:"type"`
 }
 
 func (s *Server) reactLocked(c *channel, m *message, userID, name string) error {

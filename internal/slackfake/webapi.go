@@ -109,11 +109,13 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	if !s.serveAPI(rec, req, perr, method, &call) {
 		call.Status = rec.Code
-		var body struct {
-			Error string `json:"error"`
+		if b := rec.Body.Bytes(); !bytes.Contains(b, []byte(`"ok":true`)) {
+			var body struct {
+				Error string `json:"error"`
+			}
+			_ = json.Unmarshal(b, &body)
+			call.Error = body.Error
 		}
-		_ = json.Unmarshal(rec.Body.Bytes(), &body)
-		call.Error = body.Error
 		s.mu.Lock()
 		s.recordCallLocked(call)
 		s.notifyLocked()
