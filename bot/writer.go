@@ -226,21 +226,7 @@ func (w *writer) commit(ctx context.Context, envs []*Envelope, outs []*commitReq
 		return
 	}
 	acks := make([]any, len(envs))
-	err := w.write(func(tx *store.Tx) error {
-		for i, env := range envs {
-			ack, err := w.b.apply(tx, env)
-			if err != nil {
-				return &handlerError{index: i, err: err}
-			}
-			acks[i] = ack
-		}
-		for i, r := range outs {
-			if err := r.fn(tx); err != nil {
-				return &errMember{i, err}
-			}
-		}
-		return nil
-	})
+	err := w.write(w.batch(envs, outs, acks))
 	var he *handlerError
 	var m *errMember
 	switch {
@@ -259,6 +245,27 @@ func (w *writer) commit(ctx context.Context, envs []*Envelope, outs []*commitReq
 			r.done <- err
 		}
 		w.b.withhold(ctx, envs, err)
+	}
+}
+
+// batch is the transaction of one commit: each envelope applied (its ack
+// payload into acks), then each outcome; the error names the member that
+// failed (handlerError, errMember).
+func (w *writer) batch(envs []*Envelope, outs []*commitReq, acks []any) func(*store.Tx) error {
+	return func(tx *store.Tx) error {
+		for i, env := range envs {
+			ack, err := w.b.apply(tx, env)
+			if err != nil {
+				return &handlerError{index: i, err: err}
+			}
+			acks[i] = ack
+		}
+		for i, r := range outs {
+			if err := r.fn(tx); err != nil {
+				return &errMember{i, err}
+			}
+		}
+		return nil
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"slices"
 	"time"
-
-	"github.com/incidentbot/incidentbot/store"
 )
 
 // In cluster mode a commit is a round trip through Raft (the leader's log,
@@ -30,21 +28,7 @@ func (w *writer) submit(ctx context.Context, envs []*Envelope, outs []*commitReq
 	w.inflight <- struct{}{} // released by settle, or below
 	acks := make([]any, len(envs))
 	start := time.Now()
-	wait, err := w.b.db.Submit(func(tx *store.Tx) error {
-		for i, env := range envs {
-			ack, err := w.b.apply(tx, env)
-			if err != nil {
-				return &handlerError{index: i, err: err}
-			}
-			acks[i] = ack
-		}
-		for i, r := range outs {
-			if err := r.fn(tx); err != nil {
-				return &errMember{i, err}
-			}
-		}
-		return nil
-	})
+	wait, err := w.b.db.Submit(w.batch(envs, outs, acks))
 	if err == nil {
 		w.acks <- ackBatch{envs: slices.Clone(envs), payloads: acks, wait: wait, outs: outs, start: start}
 		return

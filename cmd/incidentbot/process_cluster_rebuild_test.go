@@ -62,11 +62,7 @@ func TestClusterNodeRebuildsAfterMachineCrash(t *testing.T) {
 	r.envs[follower][testBootEnv] = "boot-2"
 	r.start(follower)
 	lead = r.leader(all...)
-	waitUntil(t, fake, "the rebuilt node to catch up", 60*time.Second, func() bool {
-		a, ok1 := r.status(follower)
-		b, ok2 := r.status(lead)
-		return ok1 && ok2 && a.StoreApplied > 0 && a.StoreApplied+2 >= b.CommitIndex
-	})
+	r.caughtUp("the rebuilt node to catch up", follower, lead)
 	if st, _ := r.status(follower); st.LastSnapshotIndex == 0 {
 		t.Errorf("the rebuilt node has no snapshot (status %+v)", st)
 	}

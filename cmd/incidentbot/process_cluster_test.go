@@ -70,6 +70,17 @@ func (r *clusterRig) status(i int) (clusterStatus, bool) {
 	return st, resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil
 }
 
+// caughtUp waits until node i has applied about all the leader has
+// committed (within the two entries a no-op and a configuration may add).
+func (r *clusterRig) caughtUp(what string, i, leader int) {
+	r.t.Helper()
+	waitUntil(r.t, r.w.fake, what, 60*time.Second, func() bool {
+		a, ok1 := r.status(i)
+		b, ok2 := r.status(leader)
+		return ok1 && ok2 && a.StoreApplied > 0 && a.StoreApplied+2 >= b.CommitIndex
+	})
+}
+
 // leader waits until the live nodes agree on a leader and all are ready,
 // and returns its index.
 func (r *clusterRig) leader(live ...int) int {
@@ -310,11 +321,7 @@ func TestClusterPagingFailover(t *testing.T) {
 	})
 	r.start(follower)
 	leadNow = r.leader(all...)
-	waitUntil(t, fake, "the wiped node to catch up", 60*time.Second, func() bool {
-		a, ok1 := r.status(follower)
-		b, ok2 := r.status(leadNow)
-		return ok1 && ok2 && a.StoreApplied > 0 && a.StoreApplied+2 >= b.CommitIndex
-	})
+	r.caughtUp("the wiped node to catch up", follower, leadNow)
 	if st, _ := r.status(follower); st.LastSnapshotIndex == 0 {
 		t.Errorf("the wiped node caught up without a snapshot (status %+v)", st)
 	}
