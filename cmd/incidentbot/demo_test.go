@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+// The demo is the README's first command: it replays the reference
+// incident against the fake Slack through the real bot and writes the
+// postmortem draft. A newcomer sees the incident unfold in the transcript
+// and finds every pinned finding, customer update and follow-up in the
+// draft.
+func TestDemoReplaysTheIncident(t *testing.T) {
+	var out bytes.Buffer
+	dir := t.TempDir()
+	path, err := runDemo(context.Background(), demoScript, dir, &out, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	if path != filepath.Join(dir, "INC-1-postmortem.md") {
+		t.Errorf("draft written to %s", path)
+	}
+	transcript := out.String()
+	for _, want := range []string{
+		"🚨 Declared INC-1 (SEV2): Configuration updates not propagating to edge POPs",
+		"DM jonas               incidentbot: 🚨 You are being paged for INC-1",
+		"✅ Page acknowledged by @jonas",
+		"#status-page           incidentbot: Configuration updates not propagating to edge POPs — Resolved",
+		"uploaded INC-1-postmortem.md",
+	} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("the transcript does not show %q", want)
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft := string(raw)
+	for _, want := range []string{
+		"# INC-1: Configuration updates not propagating to edge POPs",
+		"| Detected | 2023-08-17 10:46 UTC |",
+		"| Resolved | 2023-08-18 10:33 UTC |",
+		"mara: Found it: a stale KV value in the FRA POP",
+		"priya: Status page incident opened",
+		"jonas: Rate Limiting and the Developer Portals are affected as well.",
+		"Customer update posted (Investigating) by @priya",
+		"jonas: Fastly marked their incident resolved",
+		"Large customer confirms their site is back up.",
+		"## Follow-up actions",
+		"alert when config pushes stop reaching POPs",
+		"only re-enable the new infrastructure once the vendor's fix is verified",
+	} {
+		if !strings.Contains(draft, want) {
+			t.Errorf("the draft does not hold %q", want)
+		}
+	}
+}
