@@ -80,12 +80,18 @@ func runDemo(ctx context.Context, script []demoStep, outDir string, stdout io.Wr
 	d.chans["support"] = fake.AddChannel("support", false, members...)
 	d.chans["incidents"] = fake.AddChannel("incidents", false, append(members, fake.BotUserID())...)
 	d.chans["status"] = fake.AddChannel("status-page", false, append(members, fake.BotUserID())...)
+	d.chans["alerts"] = fake.AddChannel("alerts", false, append(members, fake.BotUserID())...)
 
-	escalation, err := writeDemoEscalation(dbDir, d.users)
+	escalation, err := writeDemoEscalation(dbDir, d.users, d.chans["alerts"])
 	if err != nil {
 		return "", err
 	}
-	cfg := Config{AppToken: fake.AppToken(), BotToken: fake.BotToken(), SlackApiURL: fake.APIURL(),
+	// The alert receiver on a free loopback port (demo_alerts.go).
+	alertsAddr, err := demoAlertsAddr()
+	if err != nil {
+		return "", err
+	}
+	cfg := Config{AppToken: fake.AppToken(), BotToken: fake.BotToken(), SlackApiURL: fake.APIURL(), AlertsAddr: alertsAddr, AlertsStorm: 20,
 		DB: filepath.Join(dbDir, "incidentbot.db"), AnnounceChannel: d.chans["incidents"], EscalationFile: escalation,
 		StatusChannel: d.chans["status"], UpdateEvery: 30 * time.Minute, FollowupEmoji: "memo",
 		TimelineEmoji: []string{"pushpin"}, ConfirmEmoji: "white_check_mark", TimelinePrefix: "TL:", LogFormat: "json", LogLevel: "info"}
@@ -94,9 +100,18 @@ func runDemo(ctx context.Context, script []demoStep, outDir string, stdout io.Wr
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	a, err := newApp(cfg, appDeps{Clock: clock, Log: log,
+	getenv := func(k string) string {
+		if k == "DEMO_ALERTS_TOKEN" {
+			return demoAlertsToken
+		}
+		return os.Getenv(k)
+	}
+	a, err := newApp(cfg, appDeps{Clock: clock, Log: log, Getenv: getenv,
 		Bot: bot.Config{PostInterval: 50 * time.Millisecond, Backoff: 50 * time.Millisecond}})
 	if err != nil {
+		return "", err
+	}
+	if err := a.listen(); err != nil {
 		return "", err
 	}
 	d.app = a
@@ -112,7 +127,8 @@ func runDemo(ctx context.Context, script []demoStep, outDir string, stdout io.Wr
 	go d.out.follow(events)
 
 	fmt.Fprintln(stdout, "incidentbot demo — replaying Stellate's \"Issues with configuration updates propagating\" (Aug 2023)")
-	fmt.Fprintln(stdout, "against a fake Slack workspace. Times are the report's, in UTC.")
+	fmt.Fprintln(stdout, "against a fake Slack workspace, then the alert its first follow-up asked for, three days later.")
+	fmt.Fprintln(stdout, "Times are the report's, in UTC.")
 	if err := d.waitFor(func() bool { ok, _ := a.bot.Ready(); return ok }); err != nil {
 		return "", errors.New("the bot did not connect to the fake Slack")
 	}

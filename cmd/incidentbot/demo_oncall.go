@@ -31,10 +31,11 @@ schedules:
 `
 
 // writeDemoEscalation writes the demo's escalation file into dir, with the
-// demo users' ids (the fake Slack gives them out), and returns its path.
-func writeDemoEscalation(dir string, users map[string]string) (string, error) {
+// demo users' ids (the fake Slack gives them out) and the route of its
+// alerts to the #alerts channel, and returns its path.
+func writeDemoEscalation(dir string, users map[string]string, alerts string) (string, error) {
 	path := filepath.Join(dir, "escalation.yaml")
 	// Priya the week before, Jonas the week of the outage, then Mara.
-	text := fmt.Sprintf(demoEscalation, users["priya"], users["jonas"], users["mara"])
+	text := fmt.Sprintf(demoEscalation, users["priya"], users["jonas"], users["mara"]) + fmt.Sprintf(demoAlertRoute, alerts)
 	return path, os.WriteFile(path, []byte(text), 0o644)
 }

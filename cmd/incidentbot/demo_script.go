@@ -203,4 +203,8 @@ var demoScript = []demoStep{
 	{utc("2023-08-18 10:34"), "status post", slash("priya", "", "update resolved We have temporarily disabled switching over to the new infrastructure and are working with Fastly to understand what happened.")},
 	{utc("2023-08-18 10:34"), "post", clickPost("priya")},
 	{utc("2023-08-18 10:36"), "postmortem", slash("mara", "", "postmortem")},
+	// Three days later (demo_alerts.go): the new alert fires; Mara is on call that week.
+	{utc("2023-08-21 14:02"), "alert", alertmanager("firing")},
+	{utc("2023-08-21 14:04"), "acknowledge", acknowledgePage("mara")},
+	{utc("2023-08-21 14:19"), "alert resolved", alertmanager("resolved")},
 }

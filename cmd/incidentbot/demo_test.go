@@ -13,9 +13,10 @@ import (
 
 // The demo is the README's first command: it replays the reference
 // incident against the fake Slack through the real bot and writes the
-// postmortem draft. A newcomer sees the incident unfold in the transcript
-// and finds every pinned finding, customer update and follow-up in the
-// draft.
+// postmortem draft, then plays an alert from Alertmanager through the real
+// receiver. A newcomer sees the incident unfold in the transcript, finds
+// every pinned finding, customer update and follow-up in the draft, and
+// sees the alert page that week's on-call, who acknowledges it.
 func TestDemoReplaysTheIncident(t *testing.T) {
 	var out bytes.Buffer
 	dir := t.TempDir()
@@ -33,6 +34,11 @@ func TestDemoReplaysTheIncident(t *testing.T) {
 		"✅ Page acknowledged by @jonas",
 		"#status-page           incidentbot: Configuration updates not propagating to edge POPs — Resolved",
 		"uploaded INC-1-postmortem.md",
+		// Three days later, the alert.
+		"#alerts                incidentbot: :red_circle: ALERT-1 · sev3 · [FIRING:1] ConfigPushesNotReachingPOPs",
+		"DM mara                incidentbot: 🚨 You are being paged for ALERT-1",
+		"#alerts                incidentbot: updated its message: :eyes: ALERT-1",
+		":large_green_circle: ALERT-1 · sev3 · [RESOLVED] ConfigPushesNotReachingPOPs",
 	} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("the transcript does not show %q", want)
