@@ -167,7 +167,8 @@ func (b *Bot) forward(ctx context.Context, env *Envelope) {
 		b.log.Error().Err(err).Msg("cannot encode an envelope to forward")
 		return
 	}
-	fctx, cancel := context.WithTimeout(ctx, ElectionWait) // an ack is due within 3 s
+	// An ack is due within 3 s of receipt (it may have waited for a slot).
+	fctx, cancel := context.WithDeadline(ctx, env.ReceivedAt.Add(ElectionWait))
 	defer cancel()
 	start := time.Now()
 	reply, err := b.cluster.Forward(fctx, forwardKind, data)

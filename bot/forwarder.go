@@ -73,7 +73,15 @@ func (b *Bot) forwardBatch(ctx context.Context, envs []*Envelope) {
 		b.log.Error().Err(err).Msg("cannot encode envelopes to forward")
 		return
 	}
-	fctx, cancel := context.WithTimeout(ctx, ElectionWait) // an ack is due within 3 s
+	// An ack is due within 3 s of receipt: the batch gives up ElectionWait
+	// after its oldest envelope arrived, whatever it waited for a slot.
+	oldest := envs[0].ReceivedAt
+	for _, env := range envs[1:] {
+		if env.ReceivedAt.Before(oldest) {
+			oldest = env.ReceivedAt
+		}
+	}
+	fctx, cancel := context.WithDeadline(ctx, oldest.Add(ElectionWait))
 	defer cancel()
 	start := time.Now()
 	reply, err := b.cluster.Forward(fctx, forwardBatchKind, data)

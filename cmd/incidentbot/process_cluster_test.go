@@ -205,11 +205,25 @@ func TestClusterFailover(t *testing.T) {
 		code, body := readyz(r.bases[final])
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "no cluster leader")
 	})
-	cmd := fake.SlashCommand(alice, r.w.general, "declare sev3 Search is slow")
-	waitUntil(t, fake, "the command's answer", 30*time.Second, func() bool {
-		a, ok := fake.Ack(cmd)
-		return ok && strings.Contains(string(a.Payload), "switching leaders")
-	})
+	// Commands typed one after another, more than a follower forwards at
+	// once: each is answered, none runs into Slack's 3 s timeout.
+	var cmds []string
+	for range 6 {
+		cmds = append(cmds, fake.SlashCommand(alice, r.w.general, "declare sev3 Search is slow"))
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, cmd := range cmds {
+		waitUntil(t, fake, "the command's answer", 30*time.Second, func() bool {
+			a, ok := fake.Ack(cmd)
+			return ok && strings.Contains(string(a.Payload), "switching leaders")
+		})
+	}
+	time.Sleep(time.Second) // Slack's timeout notice would come 3 s after the last command
+	for _, m := range fake.Ephemerals(alice) {
+		if strings.Contains(m.Text, "operation_timeout") {
+			t.Errorf("a command in the minority was not answered in time: %q", m.Text)
+		}
+	}
 	r.start(others[0])
 	r.start(others[1])
 	r.leader(all...)
