@@ -17,7 +17,7 @@ import (
 const (
 	forwardBatchKind = "envelopes"
 	forwardBatch     = 64
-	forwardsInFlight = 4
+	forwardsInFlight = 8
 	// forwardQueue bounds the envelopes waiting to be forwarded; past it
 	// the receive loop waits, and Slack's socket buffers the rest.
 	forwardQueue = 4096
