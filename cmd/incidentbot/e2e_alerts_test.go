@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/incidentbot/incidentbot/internal/slackfake"
 )
 
 // A firing alert is posted once in the route's channel with its buttons and
@@ -251,5 +253,28 @@ func TestAlertStormGathersIntoOnePage(t *testing.T) {
 	}
 	if got := h.metric("incidentbot_alerts_suppressed_total"); got != 5 {
 		t.Errorf("suppressed = %v, want 5", got)
+	}
+}
+
+// An Acknowledge clicked on a page DM after the source resolved the alert
+// (Slack was slow to redraw the DM) is answered, and changes nothing: the
+// alert stays resolved, nobody is recorded as acknowledging it.
+func TestAlertPageClickedAfterItEnded(t *testing.T) {
+	h, alerts := alHarness(t, "")
+	a := amFiring("DiskFull", "db-1", "warning", h.clock.Now().Add(-time.Minute))
+	h.fire(amPayload("DiskFull", a), "new")
+	msg := h.ExpectMessage(alerts, "ALERT-1", "DiskFull")
+	page := h.ExpectDM(pgCarol, "You are being paged for ALERT-1")
+	h.idle()
+	h.fake.FailNext("chat.update", 1000, slackfake.Fault{Status: 503})
+	h.FastForward(time.Minute)
+	h.fire(amPayload("DiskFull", amResolved(a, h.clock.Now())), "resolved") // committed when answered
+	h.clickDM(pgCarol, page.TS, "page_ack")
+	h.ExpectEphemeral(pgCarol, "Paging for ALERT-1 had stopped (resolved)", "<#"+alerts+">")
+	h.fake.ClearFaults()
+	h.FastForward(time.Minute)
+	h.ExpectShows(alerts, msg.TS, "Resolved")
+	if m, ok := h.fake.Message(alerts, msg.TS); ok && strings.Contains(m.Text+string(m.Blocks), "Acknowledged by") {
+		t.Errorf("the resolved alert shows an acknowledgement made after it ended: %s", m.Text)
 	}
 }
