@@ -89,6 +89,21 @@ func declareWithPins(i int) func(*Tx) error {
 	}
 }
 
+// submitAll submits declareWithPins(0..n-1) without waiting for any and
+// returns their waits.
+func submitAll(t *testing.T, db *DB, n int) []func() error {
+	t.Helper()
+	var waits []func() error
+	for i := range n {
+		wait, err := db.Submit(declareWithPins(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, wait)
+	}
+	return waits
+}
+
 // Write-sets submitted one after another without waiting are each captured
 // on the ones before (incident numbers follow on, pins land on the
 // incident just made), commit in order, and leave leader and follower with
@@ -100,14 +115,7 @@ func TestPipelinedSubmitsSeeTheOnesInFlight(t *testing.T) {
 	if !leader.Pipelined() {
 		t.Fatal("an AsyncReplicator does not pipeline")
 	}
-	var waits []func() error
-	for i := range 40 {
-		wait, err := leader.Submit(declareWithPins(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		waits = append(waits, wait)
-	}
+	waits := submitAll(t, leader, 40)
 	close(raft.hold)
 	for i, wait := range waits {
 		if err := wait(); err != nil {
@@ -143,14 +151,7 @@ func TestPipelinedFailureRefusesWhatWasStackedOnIt(t *testing.T) {
 	raft := newAsyncRaft(leader)
 	raft.fail[5] = true
 	leader.SetReplicator(raft)
-	var waits []func() error
-	for i := range 12 {
-		wait, err := leader.Submit(declareWithPins(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		waits = append(waits, wait)
-	}
+	waits := submitAll(t, leader, 12)
 	close(raft.hold)
 	failed := 0
 	for _, wait := range waits {
@@ -203,14 +204,7 @@ func TestStackedWriteSetNamesItsPredecessor(t *testing.T) {
 	leader := openTestDB(t)
 	raft := newAsyncRaft(leader)
 	leader.SetReplicator(raft)
-	var waits []func() error
-	for i := range 6 {
-		wait, err := leader.Submit(declareWithPins(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		waits = append(waits, wait)
-	}
+	waits := submitAll(t, leader, 6)
 	close(raft.hold)
 	for _, w := range waits {
 		if err := w(); err != nil {

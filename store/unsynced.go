@@ -57,7 +57,10 @@ func checkUnsynced(path string) error {
 	if id, ok := bootID(); ok && strings.TrimSpace(string(b)) == id {
 		return nil // the process died, not the machine: the page cache had it all
 	}
-	return fmt.Errorf("open %s: %w", path, ErrTorn)
+	// In cluster mode the caller rebuilds the file; anyone else reads what
+	// to do.
+	return fmt.Errorf("open %s: %w; a cluster node rebuilds it from the cluster by itself, otherwise restore it from a backup (or, to use it as it is, check it with 'incidentbot list' and delete %s)",
+		path, ErrTorn, path+unsyncedSuffix)
 }
 
 // markUnsynced records, durably, that path is written without fsync under

@@ -80,7 +80,7 @@ func newClusterNode(cfg Config, db *store.DB, rebuild bool, m cluster.Metrics, l
 // rebuilt from the cluster — rebuild tells the node to restore it from the
 // latest snapshot and the log.
 func openStore(cfg Config, log zerolog.Logger) (db *store.DB, rebuild bool, err error) {
-	clustered := cfg.ClusterNodeID != ""
+	clustered := cfg.ClusterEnabled()
 	opts := store.Options{Timeout: 2 * time.Second, Unsynced: clustered}
 	db, err = store.Open(cfg.DB, opts)
 	if !clustered || !errors.Is(err, store.ErrTorn) {

@@ -75,7 +75,7 @@ func alertmanager(status string) func(*demo, string) (string, error) {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+demoAlertsToken)
 		d.out.note(d.clock.Now(), "Alertmanager", "webhook", fmt.Sprintf("POST /alerts/alertmanager (%s: ConfigPushesNotReachingPOPs, pop=FRA)", status))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 		if err != nil {
 			return "", err
 		}

@@ -27,8 +27,7 @@ func TestDemoReplaysTheIncident(t *testing.T) {
 	if path != filepath.Join(dir, "INC-1-postmortem.md") {
 		t.Errorf("draft written to %s", path)
 	}
-	transcript := out.String()
-	for _, want := range []string{
+	expectAll(t, "the transcript", out.String(),
 		"🚨 Declared INC-1 (SEV2): Configuration updates not propagating to edge POPs",
 		"DM jonas               incidentbot: 🚨 You are being paged for INC-1",
 		"✅ Page acknowledged by @jonas",
@@ -39,17 +38,12 @@ func TestDemoReplaysTheIncident(t *testing.T) {
 		"DM mara                incidentbot: 🚨 You are being paged for ALERT-1",
 		"#alerts                incidentbot: updated its message: :eyes: ALERT-1",
 		":large_green_circle: ALERT-1 · sev3 · [RESOLVED] ConfigPushesNotReachingPOPs",
-	} {
-		if !strings.Contains(transcript, want) {
-			t.Errorf("the transcript does not show %q", want)
-		}
-	}
+	)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	draft := string(raw)
-	for _, want := range []string{
+	expectAll(t, "the draft", string(raw),
 		"# INC-1: Configuration updates not propagating to edge POPs",
 		"| Detected | 2023-08-17 10:46 UTC |",
 		"| Resolved | 2023-08-18 10:33 UTC |",
@@ -62,9 +56,15 @@ func TestDemoReplaysTheIncident(t *testing.T) {
 		"## Follow-up actions",
 		"alert when config pushes stop reaching POPs",
 		"only re-enable the new infrastructure once the vendor's fix is verified",
-	} {
-		if !strings.Contains(draft, want) {
-			t.Errorf("the draft does not hold %q", want)
+	)
+}
+
+// expectAll reports each of wants that text (what) lacks.
+func expectAll(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s does not hold %q", what, want)
 		}
 	}
 }
