@@ -32,6 +32,19 @@ type StateMachine interface {
 	Applied() (index, term uint64)
 }
 
+// BatchApplier is a StateMachine that applies several committed entries at
+// once (one transaction, one commit), each with the outcome it would have
+// had alone. The fsm uses it when the state machine has it.
+type BatchApplier interface {
+	ApplyWriteSets(entries []Entry) []error
+}
+
+// Entry is a committed command entry for a BatchApplier.
+type Entry struct {
+	Index, Term uint64
+	Data        []byte
+}
+
 // Snapshot is a point-in-time view of the StateMachine.
 type Snapshot interface {
 	WriteTo(w io.Writer) (int64, error)
@@ -76,6 +89,45 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 		return err
 	}
 	return nil
+}
+
+// ApplyBatch applies what raft committed together (up to MaxAppendEntries,
+// in log order, without gaps) through the state machine's BatchApplier, or
+// one by one through Apply. Configuration entries are raft's own business
+// and answered nil, as Apply answers every entry that is not a command.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
+	out := make([]interface{}, len(logs))
+	ba, ok := f.sm.(BatchApplier)
+	if !ok {
+		for i, l := range logs {
+			out[i] = f.Apply(l)
+		}
+		return out
+	}
+	entries := make([]Entry, 0, len(logs))
+	at := make([]int, 0, len(logs))
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		if l.Index <= f.skipTo.Load() {
+			f.skipped.Add(1)
+			continue
+		}
+		entries = append(entries, Entry{Index: l.Index, Term: l.Term, Data: l.Data})
+		at = append(at, i)
+	}
+	if len(entries) == 0 {
+		return out
+	}
+	for k, err := range ba.ApplyWriteSets(entries) {
+		if err != nil {
+			l := logs[at[k]]
+			f.log.Warn().Err(err).Uint64("index", l.Index).Uint64("term", l.Term).Msg("cluster: the state machine rejected an entry")
+			out[at[k]] = err
+		}
+	}
+	return out
 }
 
 // Snapshot starts a snapshot at the current applied index (raft calls it

@@ -6,11 +6,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/rs/zerolog"
 )
 
 func TestValidate(t *testing.T) {
@@ -105,5 +107,60 @@ func TestErrorCodes(t *testing.T) {
 		if got := mapRaftErr(from); !errors.Is(got, to) {
 			t.Errorf("mapRaftErr(%v) = %v, want %v", from, got, to)
 		}
+	}
+}
+
+// batchSM is a memSM that applies batches, recording each.
+type batchSM struct {
+	*memSM
+	batches [][]uint64
+}
+
+func (b *batchSM) ApplyWriteSets(entries []Entry) []error {
+	var idx []uint64
+	errs := make([]error, len(entries))
+	for i, e := range entries {
+		idx = append(idx, e.Index)
+		errs[i] = b.ApplyWriteSet(e.Index, e.Term, e.Data)
+	}
+	b.batches = append(b.batches, idx)
+	return errs
+}
+
+// What raft committed together reaches a BatchApplier as one batch of its
+// commands (entries the file already holds, and raft's own, left out), and
+// each entry's outcome goes back to its own place.
+func TestApplyBatch(t *testing.T) {
+	sm := &batchSM{memSM: newMemSM()}
+	f := newFSM(sm, zerolog.Nop())
+	f.skipTo.Store(1)
+	logs := []*raft.Log{
+		{Index: 1, Term: 1, Type: raft.LogCommand, Data: []byte("a=1")},
+		{Index: 2, Term: 1, Type: raft.LogConfiguration},
+		{Index: 3, Term: 1, Type: raft.LogCommand, Data: []byte("rejected")},
+		{Index: 4, Term: 1, Type: raft.LogCommand, Data: []byte("b=2")},
+	}
+	out := f.ApplyBatch(logs)
+	if len(out) != len(logs) {
+		t.Fatalf("%d outcomes for %d entries", len(out), len(logs))
+	}
+	for i, want := range []bool{false, false, true, false} {
+		if _, isErr := out[i].(error); isErr != want {
+			t.Fatalf("entry %d: outcome %v", logs[i].Index, out[i])
+		}
+	}
+	if len(sm.batches) != 1 || !slices.Equal(sm.batches[0], []uint64{3, 4}) {
+		t.Fatalf("batches %v, want one of entries 3 and 4", sm.batches)
+	}
+	if sm.data["b"] != "2" || sm.data["a"] != "" || f.skipped.Load() != 1 {
+		t.Fatalf("state %v, %d skipped", sm.data, f.skipped.Load())
+	}
+	// A state machine without batches gets the same entries one by one.
+	plain := newMemSM()
+	g := newFSM(plain, zerolog.Nop())
+	g.skipTo.Store(1)
+	out = g.ApplyBatch(logs)
+	if _, isErr := out[2].(error); !isErr || out[3] != nil || plain.data["b"] != "2" || plain.applies != 2 {
+		t.Fatalf("one by one: outcomes %v, state %v", out, plain.data)
 	}
 }

@@ -140,49 +140,113 @@ func (db *DB) capture(fn func(*Tx) error) (data []byte, jobs []Job, err error) {
 // same on every node; any other error means this node could not apply a
 // committed entry, and must not go on applying later ones.
 func (db *DB) ApplyWriteSet(index, term uint64, data []byte) error {
-	if index == 0 {
-		return errors.New("apply write-set: Raft indexes start at 1")
-	}
-	h, ops, err := parseHeader(data)
-	if err != nil {
-		return fmt.Errorf("apply entry %d: %w", index, err)
-	}
+	return db.ApplyWriteSets([]Entry{{Index: index, Term: term, Data: data}})[0]
+}
+
+// Entry is one committed Raft log entry holding a write-set.
+type Entry struct {
+	Index, Term uint64
+	Data        []byte
+}
+
+// ApplyWriteSets applies committed entries, in log order, as ApplyWriteSet
+// applies each, in one transaction and one commit for all (raft hands over
+// what committed together; on a busy cluster one commit per entry was most
+// of what applying cost). The i-th error is entry i's outcome: nil, or a
+// refusal that changed nothing for that entry alone. Should anything else
+// fail (an error that is not a deterministic refusal), nothing of the
+// batch is kept and the entries are applied again one by one, so each gets
+// exactly the outcome it would have had alone, and the first that cannot
+// be applied says why.
+func (db *DB) ApplyWriteSets(entries []Entry) []error {
+	errs := make([]error, len(entries))
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	if db.bolt == nil {
-		return db.lost
+		for i := range errs {
+			errs[i] = db.lost
+		}
+		return errs
 	}
+	err := db.applyEntries(entries, errs)
+	if err == nil || len(entries) == 1 {
+		if err != nil {
+			errs[0] = err
+		}
+		return errs
+	}
+	for i, e := range entries {
+		if err := db.applyEntries([]Entry{e}, errs[i:i+1]); err != nil {
+			errs[i] = err
+		}
+		if errs[i] != nil && !errors.Is(errs[i], ErrStaleTerm) && !errors.Is(errs[i], ErrConflict) {
+			// This node cannot go on: later entries are not applied.
+			for j := i + 1; j < len(errs); j++ {
+				errs[j] = fmt.Errorf("apply entry %d: not applied after entry %d failed: %w", entries[j].Index, e.Index, errs[i])
+			}
+			break
+		}
+	}
+	return errs
+}
+
+// applyEntries applies entries in one transaction, recording each
+// deterministic refusal in errs; any other error (malformed data, a failed
+// write or commit) is returned and nothing is kept. The caller holds
+// db.swap.
+func (db *DB) applyEntries(entries []Entry, errs []error) error {
 	btx, err := db.bolt.Begin(true)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = btx.Rollback() }()
 	meta := btx.Bucket(bucketMeta)
+	for i, e := range entries {
+		refused, err := applyEntry(btx, meta, e)
+		if err != nil {
+			return err
+		}
+		errs[i] = refused
+	}
+	return btx.Commit()
+}
+
+// applyEntry applies one entry in btx: refused is a deterministic refusal
+// (nothing written for it), err anything else.
+func applyEntry(btx *bolt.Tx, meta *bolt.Bucket, e Entry) (refused, err error) {
+	index, term, data := e.Index, e.Term, e.Data
+	if index == 0 {
+		return nil, errors.New("apply write-set: Raft indexes start at 1")
+	}
+	h, ops, err := parseHeader(data)
+	if err != nil {
+		return nil, fmt.Errorf("apply entry %d: %w", index, err)
+	}
 	applied, appliedTerm := readApplied(meta)
 	switch {
 	case index <= applied:
-		return nil
+		return nil, nil
 	case term < appliedTerm:
-		return fmt.Errorf("apply entry %d of term %d: %w (term %d applied)", index, term, ErrStaleTerm, appliedTerm)
+		return fmt.Errorf("apply entry %d of term %d: %w (term %d applied)", index, term, ErrStaleTerm, appliedTerm), nil
 	case h.stacked:
 		if err := checkStacked(index, h.prev, readAppliedHash(meta)); err != nil {
-			return err
+			return err, nil
 		}
 	case h.base != applied:
-		return fmt.Errorf("apply entry %d: captured after entry %d, but entry %d is the last applied: %w", index, h.base, applied, ErrConflict)
+		return fmt.Errorf("apply entry %d: captured after entry %d, but entry %d is the last applied: %w", index, h.base, applied, ErrConflict), nil
 	}
 	if err := applyOps(btx, ops); err != nil {
-		return fmt.Errorf("apply entry %d: %w", index, err)
+		return nil, fmt.Errorf("apply entry %d: %w", index, err)
 	}
 	rec := binary.BigEndian.AppendUint64(u64(index), term)
 	if err := meta.Put(keyApplied, rec); err != nil {
-		return err
+		return nil, err
 	}
 	hash := hashWriteSet(data)
 	if err := meta.Put(keyAppliedHash, hash[:]); err != nil {
-		return err
+		return nil, err
 	}
-	return btx.Commit()
+	return nil, nil
 }
 
 // Applied returns the index and term of the last write-set applied, 0, 0

@@ -36,6 +36,24 @@ func (s storeMachine) ApplyWriteSet(index, term uint64, data []byte) error {
 	return err
 }
 
+// ApplyWriteSets applies what raft committed together in one commit; a
+// failure that is not a deterministic refusal stops the node, as in
+// ApplyWriteSet.
+func (s storeMachine) ApplyWriteSets(entries []cluster.Entry) []error {
+	es := make([]store.Entry, len(entries))
+	for i, e := range entries {
+		es[i] = store.Entry{Index: e.Index, Term: e.Term, Data: e.Data}
+	}
+	errs := s.db.ApplyWriteSets(es)
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, store.ErrStaleTerm) && !errors.Is(err, store.ErrConflict) && s.fatal != nil {
+			s.fatal(fmt.Errorf("apply Raft entry %d: %w", entries[i].Index, err))
+			break
+		}
+	}
+	return errs
+}
+
 func (s storeMachine) BeginSnapshot() (cluster.Snapshot, error) { return s.db.BeginSnapshot() }
 func (s storeMachine) Restore(r io.Reader) error                { return s.db.Restore(r) }
 func (s storeMachine) Applied() (uint64, uint64)                { return s.db.Applied() }
