@@ -116,7 +116,7 @@ func (s *Server) enqueueLocked(e *envelope) {
 	s.sock.envs[e.id] = e
 	s.sock.envOrder = append(s.sock.envOrder, e.id)
 	s.sock.unacked++
-	s.sock.pending = append(s.sock.pending, &outFrame{env: e})
+	s.sock.pending = append(s.sock.pending, &outFrame{env: e, to: s.pickConnLocked()})
 	s.notifyLocked()
 }
 

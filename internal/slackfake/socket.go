@@ -3,7 +3,9 @@ package slackfake
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +52,33 @@ type outFrame struct {
 	env     *envelope
 	raw     []byte
 	private bool // belongs to one connection; never re-routed
+	// to is the connection Slack picked for the envelope, at random among
+	// the live ones, as Slack does ("each event to only one random
+	// connection"); nil, or a connection gone or draining since: any
+	// connection takes it.
+	to *wsConn
+}
+
+// pickConnLocked picks a random live, non-draining connection, nil if
+// there is none. (Before, whichever connection's writer woke first took
+// every envelope waiting, so one connection of three got a whole burst.)
+func (s *Server) pickConnLocked() *wsConn {
+	var live []*wsConn
+	for c := range s.sock.conns {
+		if !c.draining {
+			live = append(live, c)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	return live[rand.IntN(len(live))]
+}
+
+// takesLocked reports whether c may write f: f is for c, or for no
+// connection that can still take it.
+func (s *Server) takesLocked(c *wsConn, f *outFrame) bool {
+	return f.to == nil || f.to == c || !s.sock.conns[f.to] || f.to.draining
 }
 
 // wsConn is one Socket Mode connection. Only its writeLoop writes data
@@ -153,8 +182,9 @@ func (s *Server) writeLoop(c *wsConn) {
 }
 
 // nextFrameLocked pops the next frame for c: its private frames first (so
-// hello always leads), then the shared queue, which any live, non-draining
-// connection may take: each envelope goes to exactly one connection.
+// hello always leads), then the oldest queued frame c takes (takesLocked):
+// each envelope goes to exactly one connection, the one picked for it
+// while that one can take it.
 func (s *Server) nextFrameLocked(c *wsConn) *outFrame {
 	if !s.sock.conns[c] {
 		return nil
@@ -164,11 +194,19 @@ func (s *Server) nextFrameLocked(c *wsConn) *outFrame {
 		c.private = c.private[1:]
 		return f
 	}
-	if c.draining || len(s.sock.pending) == 0 {
+	if c.draining {
 		return nil
 	}
-	f := s.sock.pending[0]
-	s.sock.pending = s.sock.pending[1:]
+	i := slices.IndexFunc(s.sock.pending, func(f *outFrame) bool { return s.takesLocked(c, f) })
+	if i < 0 {
+		return nil
+	}
+	f := s.sock.pending[i]
+	if i == 0 {
+		s.sock.pending = s.sock.pending[1:]
+	} else {
+		s.sock.pending = slices.Delete(s.sock.pending, i, i+1)
+	}
 	if f.env != nil {
 		f.env.sent = true
 		f.env.sentAt = time.Now()

@@ -259,3 +259,88 @@ func TestRateLimitedConnectIsRetried(t *testing.T) {
 		t.Fatalf("calls = %+v", calls)
 	}
 }
+
+// Slack sends each envelope to one connection picked at random ("each
+// event to only 1 random connection", slackapi/bolt-python#448), not to
+// whichever connection reads first: with three connections open, a burst
+// is spread over all three, and one that goes away leaves its share to
+// the others.
+func TestEnvelopesSpreadOverConnections(t *testing.T) {
+	fake := New(Options{RedeliverAfter: 100 * time.Millisecond})
+	defer fake.Close()
+	alice := fake.AddUser(User{ID: "U1", Name: "alice"})
+	ch := fake.AddChannel("general", false, alice, fake.BotUserID())
+	api := slack.New(fake.BotToken(), slack.OptionAppLevelToken(fake.AppToken()), slack.OptionAPIURL(fake.APIURL()))
+	var conns []*websocket.Conn
+	for i := range 3 {
+		_, url, err := api.StartSocketModeContext(tctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conns = append(conns, conn)
+		if err := fake.WaitFor(tctx(t), func() bool { return fake.Connections() >= i+1 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]chan int, len(conns))
+	for i, conn := range conns {
+		got[i] = make(chan int, 1)
+		go func() {
+			n := 0
+			defer func() { got[i] <- n }()
+			for {
+				var req socketmode.Request
+				if err := conn.ReadJSON(&req); err != nil {
+					return
+				}
+				if req.EnvelopeID == "" {
+					continue // hello
+				}
+				n++
+				if i == 2 && n == 5 {
+					_ = conn.Close() // gone, five envelopes read and not acked
+					return
+				}
+				if conn.WriteJSON(map[string]string{"envelope_id": req.EnvelopeID}) != nil {
+					return
+				}
+			}
+		}()
+	}
+	const burst = 150
+	for i := range burst {
+		fake.PostMessage(alice, ch, "message "+strings.Repeat("x", i%7))
+	}
+	// Slack retries events not acked, so every event is acked in the end,
+	// by the connections left.
+	everyEventAcked := func() bool {
+		acked, all := map[string]bool{}, map[string]bool{}
+		for _, e := range fake.Envelopes() {
+			all[e.EventID] = true
+			if e.Acked {
+				acked[e.EventID] = true
+			}
+		}
+		return len(all) == burst && len(acked) == burst
+	}
+	if err := fake.WaitFor(tctx(t), everyEventAcked); err != nil {
+		t.Fatalf("not every event acked: %v", err)
+	}
+	conns[0].Close()
+	conns[1].Close()
+	var counts []int
+	for _, c := range got {
+		counts = append(counts, <-c)
+	}
+	// 150 envelopes over three connections, a third each on average (the
+	// third's share, but 5, redelivered to the other two): 25 or fewer on
+	// a connection is beyond five standard deviations of a fair pick.
+	if counts[0] <= 25 || counts[1] <= 25 || counts[2] != 5 {
+		t.Fatalf("envelopes per connection %v: not spread", counts)
+	}
+}
