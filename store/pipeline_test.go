@@ -142,18 +142,18 @@ func TestPipelinedSubmitsSeeTheOnesInFlight(t *testing.T) {
 	mustCheckIndex(t, follower)
 }
 
-// An entry that does not commit takes the ones captured on it down with
-// it, on the leader and every follower alike, and the writers after that
-// start again from what is applied: no incident number is handed out twice
-// and nothing is applied on a state it was not captured on.
-func TestPipelinedFailureRefusesWhatWasStackedOnIt(t *testing.T) {
-	leader := openTestDB(t)
-	raft := newAsyncRaft(leader)
+// pipelineWithAFailure submits 12 write-sets without waiting, the 5th of
+// which never commits, then makes 3 updates after the failures (writers go
+// on from the applied state). It returns how many of the 12 failed, each
+// with ErrNotCommitted.
+func pipelineWithAFailure(t *testing.T) (leader *DB, raft *asyncRaft, failed int) {
+	t.Helper()
+	leader = openTestDB(t)
+	raft = newAsyncRaft(leader)
 	raft.fail[5] = true
 	leader.SetReplicator(raft)
 	waits := submitAll(t, leader, 12)
 	close(raft.hold)
-	failed := 0
 	for _, wait := range waits {
 		if err := wait(); err != nil {
 			if !errors.Is(err, ErrNotCommitted) {
@@ -162,14 +162,22 @@ func TestPipelinedFailureRefusesWhatWasStackedOnIt(t *testing.T) {
 			failed++
 		}
 	}
-	if failed != 8 {
-		t.Fatalf("%d of 12 failed, want the 5th and the 7 captured on it", failed)
-	}
-	// After the failures, writers go on from the applied state.
 	for i := 100; i < 103; i++ {
 		if err := leader.Update(declareWithPins(i)); err != nil {
 			t.Fatalf("an update after the failures: %v", err)
 		}
+	}
+	return leader, raft, failed
+}
+
+// An entry that does not commit takes the ones captured on it down with
+// it, on the leader and every follower alike, and the writers after that
+// start again from what is applied: no incident number is handed out twice
+// and nothing is applied on a state it was not captured on.
+func TestPipelinedFailureRefusesWhatWasStackedOnIt(t *testing.T) {
+	leader, raft, failed := pipelineWithAFailure(t)
+	if failed != 8 {
+		t.Fatalf("%d of 12 failed, want the 5th and the 7 captured on it", failed)
 	}
 	follower := openTestDB(t)
 	for _, e := range raft.entries() {

@@ -26,20 +26,7 @@ func batches(log []entry) [][]Entry {
 // (here the write-sets stacked on one that never committed) stay the
 // refused entry's alone.
 func TestApplyWriteSetsAsOneByOne(t *testing.T) {
-	leader := openTestDB(t)
-	raft := newAsyncRaft(leader)
-	raft.fail[5] = true
-	leader.SetReplicator(raft)
-	waits := submitAll(t, leader, 12)
-	close(raft.hold)
-	for _, wait := range waits {
-		_ = wait()
-	}
-	for i := 100; i < 103; i++ {
-		if err := leader.Update(declareWithPins(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	leader, raft, _ := pipelineWithAFailure(t)
 	log := raft.entries()
 	one, batched := openTestDB(t), openTestDB(t)
 	var want []error

@@ -29,11 +29,7 @@ type storeMachine struct {
 }
 
 func (s storeMachine) ApplyWriteSet(index, term uint64, data []byte) error {
-	err := s.db.ApplyWriteSet(index, term, data)
-	if err != nil && !errors.Is(err, store.ErrStaleTerm) && !errors.Is(err, store.ErrConflict) && s.fatal != nil {
-		s.fatal(fmt.Errorf("apply Raft entry %d: %w", index, err))
-	}
-	return err
+	return s.ApplyWriteSets([]cluster.Entry{{Index: index, Term: term, Data: data}})[0]
 }
 
 // ApplyWriteSets applies what raft committed together in one commit; a

@@ -52,15 +52,7 @@ func TestHelloFrame(t *testing.T) {
 	fake := New(Options{})
 	defer fake.Close()
 	api := slack.New(fake.BotToken(), slack.OptionAppLevelToken(fake.AppToken()), slack.OptionAPIURL(fake.APIURL()))
-	_, url, err := api.StartSocketModeContext(tctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, url := dialSocket(t, api)
 	var hello socketmode.Request
 	if err := conn.ReadJSON(&hello); err != nil {
 		t.Fatal(err)
@@ -72,6 +64,22 @@ func TestHelloFrame(t *testing.T) {
 	if _, _, err := websocket.DefaultDialer.Dial(url, nil); err == nil {
 		t.Fatal("reused ticket accepted")
 	}
+}
+
+// dialSocket opens a raw Socket Mode connection as api's app, closed when
+// the test ends, and returns it with the URL it was opened with.
+func dialSocket(t *testing.T, api *slack.Client) (*websocket.Conn, string) {
+	t.Helper()
+	_, url, err := api.StartSocketModeContext(tctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn, url
 }
 
 func TestAppsConnectionsOpenAuth(t *testing.T) {
@@ -207,15 +215,7 @@ func TestEleventhConnectionIsTurnedAway(t *testing.T) {
 	api := slack.New(fake.BotToken(), slack.OptionAppLevelToken(fake.AppToken()), slack.OptionAPIURL(fake.APIURL()))
 	var last *websocket.Conn
 	for i := 0; i <= maxConnections; i++ {
-		_, url, err := api.StartSocketModeContext(tctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		conn, _ := dialSocket(t, api)
 		last = conn
 		// The server registers a connection just after the upgrade; wait, so
 		// the next one's hello counts it.
@@ -273,15 +273,7 @@ func TestEnvelopesSpreadOverConnections(t *testing.T) {
 	api := slack.New(fake.BotToken(), slack.OptionAppLevelToken(fake.AppToken()), slack.OptionAPIURL(fake.APIURL()))
 	var conns []*websocket.Conn
 	for i := range 3 {
-		_, url, err := api.StartSocketModeContext(tctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		conn, _ := dialSocket(t, api)
 		conns = append(conns, conn)
 		if err := fake.WaitFor(tctx(t), func() bool { return fake.Connections() >= i+1 }); err != nil {
 			t.Fatal(err)
