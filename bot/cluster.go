@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/incidentbot/incidentbot/store"
@@ -259,7 +258,7 @@ func (b *Bot) remoteEnvelope(w wireEnvelope) (*Envelope, <-chan remoteAck, error
 func decodeEnvelopeData(typ string, payload json.RawMessage) (any, error) {
 	switch typ {
 	case string(socketmode.EventTypeEventsAPI):
-		ev, err := slackevents.ParseEvent(payload, slackevents.OptionNoVerifyToken())
+		ev, err := parseEventsAPI(payload)
 		return ev, err
 	case string(socketmode.EventTypeSlashCommand):
 		var c slack.SlashCommand
