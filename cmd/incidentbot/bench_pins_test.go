@@ -146,14 +146,16 @@ func floorClient(b *testing.B, fake *slackfake.Server, channel string, confirm b
 // the ✅ (8 calls at a time) and acks their echoes, without a database:
 // what the Slack work alone costs on this machine, for reference. Each
 // iteration also reports the CPU time the hypervisor took (steal-%,
-// bench_steal_test.go): compare only iterations that took little.
+// bench_steal_test.go): compare only iterations that took little; and the
+// CPU time the process used (cpu-ms, bench_cpu_test.go: the bot and the
+// fake, or the bare client and the fake).
 // Run: go test ./cmd/incidentbot -run '^$' -bench PinStorm -benchtime 1x -count 5
 func BenchmarkPinStorm(b *testing.B) {
 	b.Run("bot", func(b *testing.B) { benchBotStorm(b, false) })
 	// The messages were posted before the bot (re)started, so it did not
 	// see them arrive: each pin reads history. It reports
 	// history-calls/pin too.
-	b.Run("bot/unseen", func(b *testing.B) { benchBotStorm(b, true) })
+	b.Run("unseen", func(b *testing.B) { benchBotStorm(b, true) })
 	for _, confirm := range []bool{false, true} {
 		name := "floor"
 		if confirm {
@@ -167,13 +169,14 @@ func BenchmarkPinStorm(b *testing.B) {
 				senders, msgs := stormWorkspace(fake, ch)
 				stop := floorClient(b, fake, ch, confirm)
 				b.StartTimer()
-				steal := startSteal()
+				steal, cpu := startSteal(), startCPU(b)
 				first, from := pinAll(b, fake, ch, senders, msgs)
 				if confirm {
 					poll(b, "every pin confirmed", func() bool { return confirmations(fake) >= benchPinsTotal })
 				}
 				b.StopTimer()
 				steal.report(b)
+				cpu.report(b)
 				poll(b, "every echo acked", func() bool { return fake.UnackedCount() == 0 })
 				lat, lastAck := acks(fake, from)
 				took := lastAck.Sub(first)
@@ -213,12 +216,13 @@ func benchBotStorm(b *testing.B, unseen bool) {
 		calls := len(h.fake.Calls(""))
 		history := len(h.fake.Calls("conversations.history"))
 		b.StartTimer()
-		steal := startSteal()
+		steal, cpu := startSteal(), startCPU(b)
 		first, from := pinAll(b, h.fake, ch.ID, senders, msgs)
 		// Cheap to watch (the fake counts calls); checked in full below.
 		poll(b, "every pin confirmed", func() bool { return confirmations(h.fake) >= benchPinsTotal })
 		b.StopTimer()
 		steal.report(b)
+		cpu.report(b)
 		took := lastConfirmation(h.fake).Sub(first)
 		for _, u := range senders {
 			for _, ts := range msgs[u] {
