@@ -39,6 +39,9 @@ func slackServer(t *testing.T) *httptest.Server {
 	mux.HandleFunc("/api/bookmarks.add", reply(204, ``))
 	mux.HandleFunc("/api/conversations.history", reply(200, bigBody(`{"ok":false,"error":"x","pad":"`, `"}`)))
 	mux.HandleFunc("/api/conversations.replies", reply(200, bigBody(`{"pad":"`, `","ok":false}`)))
+	mux.HandleFunc("/api/reactions.get", reply(200, `{"ok":true}`))
+	mux.HandleFunc("/api/reactions.remove", reply(200, `{ "ok" : false, "error": "no_reaction" }`))
+	mux.HandleFunc("/api/pins.remove", reply(200, `{"ok":false }`))
 	mux.HandleFunc("/upload/v1/F123", reply(200, `OK - 12`))
 	mux.HandleFunc("/api/auth.test", func(w http.ResponseWriter, r *http.Request) {
 		// The connection drops before any response.
@@ -88,6 +91,12 @@ func TestTransport(t *testing.T) {
 			wantBody: `internal error`},
 		{name: "404", path: "/api/nope.nope", method: "nope.nope", outcome: "client_error",
 			wantBody: `not found`},
+		{name: "ok true alone", path: "/api/reactions.get", method: "reactions.get", outcome: "ok",
+			wantBody: `{"ok":true}`},
+		{name: "ok false with spaces", path: "/api/reactions.remove", method: "reactions.remove", outcome: "error",
+			wantBody: `{ "ok" : false, "error": "no_reaction" }`},
+		{name: "ok false then a space", path: "/api/pins.remove", method: "pins.remove", outcome: "error",
+			wantBody: `{"ok":false }`},
 		{name: "JSON that is not an object", path: "/api/conversations.list", method: "conversations.list", outcome: "ok",
 			wantBody: `[{"ok":false}]`},
 		{name: "ok false below the top level", path: "/api/conversations.info", method: "conversations.info", outcome: "ok",
