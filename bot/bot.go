@@ -174,7 +174,7 @@ func New(cfg Config, socket *socketmode.Client, db *store.DB, h Handler, r Runne
 	// committer pay (MaxBatchDelay, 10 ms).
 	b.writer = newWriter(b)
 	b.disp.commit = b.writer.commitOutcome
-	b.disp.yield = b.writer.arrivals.yield
+	b.disp.yield = b.writer.arrivals.enter
 	return b
 }
 

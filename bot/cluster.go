@@ -66,6 +66,7 @@ type remoteAck struct {
 // SetCluster puts the bot in cluster mode; call it before Run.
 func (b *Bot) SetCluster(c Cluster) {
 	b.cluster = c
+	b.writer.arrivals.passes = nil // every job yields (yield.go)
 	b.leaderCh = make(chan bool, 64)
 	b.fwd = make(chan *Envelope, forwardQueue)
 	c.OnLeadership(func(leader bool, _ uint64) { b.leaderCh <- leader })

@@ -35,7 +35,7 @@ type dispatcher struct {
 	// commit writes to the database; the bot's, so job outcomes count
 	// towards the database's health and commit metrics like envelopes do.
 	commit func(func(*store.Tx) error) error
-	yield  func(context.Context) // holds a job back while envelopes stream in
+	yield  func(context.Context) (release func()) // holds a job back while envelopes stream in
 
 	mu    sync.Mutex
 	lanes map[string]*lane
@@ -82,7 +82,7 @@ func (l *lane) dueAt() time.Time {
 func newDispatcher(cfg Config, db *store.DB, r Runner, clock Clock, log zerolog.Logger, metrics func() Metrics, onFatal func(error)) *dispatcher {
 	d := &dispatcher{cfg: cfg, db: db, runner: r, clock: clock, log: log, metrics: metrics, onFatal: onFatal,
 		lanes: map[string]*lane{}, lastPost: map[string]time.Time{}, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers),
-		yield: func(context.Context) {}}
+		yield: func(context.Context) func() { return func() {} }}
 	db.OnEnqueue(d.add)
 	return d
 }
@@ -297,8 +297,9 @@ func (d *dispatcher) runOne(ctx, jobCtx context.Context, l *lane, job store.Job)
 		}
 	}
 	l.spaced = false
-	d.yield(ctx) // envelopes streaming in go first (yield.go)
+	release := d.yield(ctx) // envelopes streaming in go first (yield.go)
 	commit, err := d.runner.Run(jobCtx, job)
+	release()
 	if job.Throttled {
 		d.mu.Lock()
 		d.lastPost[l.name] = d.clock.Now()

@@ -84,7 +84,7 @@ func (e *errMember) Unwrap() error { return e.err }
 
 func newWriter(b *Bot) *writer {
 	return &writer{b: b, write: b.commit, envs: make(chan *Envelope, b.cfg.MaxBatch), wake: make(chan struct{}, 1),
-		arrivals: arrivals{clock: RealClock}}
+		arrivals: arrivals{clock: RealClock, passes: make(chan struct{}, yieldPasses)}}
 }
 
 // enqueue hands an envelope to the writer; false if ctx ended first.

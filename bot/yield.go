@@ -15,9 +15,18 @@ import (
 // longer than yieldMax, so a steady stream cannot hold the outbox back. The bot's own echoes (acked at once, never
 // recorded) do not count: the confirmations cannot hold themselves back.
 // The waits are on real time (the scheduler's), not the bot's clock.
+//
+// In single-node mode yieldPasses jobs at a time go ahead without waiting,
+// so a pin storm's ✅ keep coming while its pins are still recorded
+// (measured: the last ✅ of a 300-pin storm ~10 % sooner, its ack p99 a few
+// per cent higher, BENCHMARKS.md). In cluster mode none do: there every
+// commit waits on a quorum, and the CPU a confirmation takes on the leader
+// (its call, its echo, forwarded echoes from the followers) delays every
+// ack in the burst (its p99 ~35 % higher with passes).
 const (
-	yieldQuiet = time.Millisecond
-	yieldMax   = 50 * time.Millisecond
+	yieldQuiet  = time.Millisecond
+	yieldMax    = 50 * time.Millisecond
+	yieldPasses = 2
 )
 
 // yieldPoll is how often a job waiting for the writer to be through looks
@@ -30,6 +39,22 @@ type arrivals struct {
 	clock   Clock        // RealClock; tests use a fake one
 	last    atomic.Int64 // unix ns, 0: none yet
 	pending atomic.Int64
+	// passes holds a token for each job going ahead without yielding; nil
+	// (cluster mode): none does.
+	passes chan struct{}
+}
+
+// enter is where a job about to call Slack yields (yield), unless one of
+// the passes is free: then it goes at once, and release returns the pass
+// when its call is over.
+func (a *arrivals) enter(ctx context.Context) (release func()) {
+	select {
+	case a.passes <- struct{}{}: // a nil channel is never ready
+		return func() { <-a.passes }
+	default:
+	}
+	a.yield(ctx)
+	return func() {}
 }
 
 // arrived notes an envelope handed to the writer.

@@ -93,6 +93,48 @@ func TestYieldIsBounded(t *testing.T) {
 	}
 }
 
+// With passes, that many jobs go ahead at once while envelopes stream in;
+// the next one yields, until a pass is released. Without (cluster mode),
+// every job yields.
+func TestYieldPasses(t *testing.T) {
+	clock := newFakeClock()
+	a := &arrivals{clock: clock, passes: make(chan struct{}, 2)}
+	a.arrived()
+	first, second := a.enter(context.Background()), a.enter(context.Background())
+	done := make(chan struct{})
+	var third func()
+	go func() { third = a.enter(context.Background()); close(done) }()
+	clock.waitFor(t, t0.Add(yieldQuiet))
+	if returned(done) {
+		t.Fatal("a third job went ahead of a stream of envelopes with two passes")
+	}
+	first()
+	// The third job is already yielding: it waits for the quiet, and
+	// leaves the freed pass to the next job.
+	next := a.enter(context.Background())
+	second()
+	next()
+	a.done(1)
+	clock.advance(yieldQuiet)
+	eventually(t, "the third job to go on once quiet", func() bool { return returned(done) })
+	third() // it had no pass: releasing frees none
+	if len(a.passes) != 0 {
+		t.Errorf("%d passes still held after every job released its own", len(a.passes))
+	}
+
+	none := &arrivals{clock: clock}
+	none.arrived()
+	waited := make(chan struct{})
+	go func() { none.enter(context.Background())(); close(waited) }()
+	clock.waitFor(t, clock.Now().Add(yieldQuiet))
+	if returned(waited) {
+		t.Fatal("a job went ahead of a stream of envelopes with no passes")
+	}
+	none.done(1)
+	clock.advance(yieldQuiet)
+	eventually(t, "the job to go on once quiet", func() bool { return returned(waited) })
+}
+
 // A job's wait ends with its context (the bot stops).
 func TestYieldEndsWithContext(t *testing.T) {
 	clock := newFakeClock()
