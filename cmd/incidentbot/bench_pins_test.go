@@ -39,7 +39,7 @@ func stormWorkspace(fake *slackfake.Server, channel string) (senders []string, m
 // returns when every reaction envelope is acked: first is when the first
 // reaction was made, from the index of the first storm envelope.
 func pinAll(b *testing.B, fake *slackfake.Server, channel string, senders []string, msgs map[string][]string) (first time.Time, from int) {
-	from = len(fake.Envelopes())
+	from = fake.EnvelopeCount()
 	first = time.Now()
 	var wg sync.WaitGroup
 	for _, u := range senders {

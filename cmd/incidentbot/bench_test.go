@@ -34,7 +34,7 @@ func pinBurst(b *testing.B, fake *slackfake.Server, user string, channels []stri
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_ = fake.WaitFor(ctx, func() bool { return fake.UnackedCount() == 0 })
-	start := len(fake.Envelopes())
+	start := fake.EnvelopeCount()
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	for _, ch := range channels {
