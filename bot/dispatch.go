@@ -178,8 +178,20 @@ func (d *dispatcher) run(ctx context.Context) {
 	// flight at shutdown can finish and be recorded rather than redone.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
+	// Workers live as long as run: a lane's run is handed to one, not to a
+	// new goroutine (whose stack would grow again in every call to Slack).
+	ready := make(chan *lane, d.cfg.Workers)
+	var pool sync.WaitGroup
+	for range d.cfg.Workers {
+		pool.Go(func() {
+			for l := range ready {
+				d.work(ctx, jobCtx, l)
+			}
+		})
+	}
+	defer func() { close(ready); pool.Wait() }()
 	for {
-		next := d.startDue(ctx, jobCtx)
+		next := d.startDue(ready)
 		var timer <-chan time.Time
 		if !next.IsZero() {
 			timer = d.clock.After(max(next.Sub(d.clock.Now()), time.Millisecond))
@@ -202,9 +214,9 @@ func (d *dispatcher) run(ctx context.Context) {
 	}
 }
 
-// startDue starts a worker for each idle lane with a due head job, and
+// startDue hands each idle lane with a due head job to a worker, and
 // returns the earliest time a waiting head job falls due (zero if none).
-func (d *dispatcher) startDue(ctx, jobCtx context.Context) time.Time {
+func (d *dispatcher) startDue(ready chan<- *lane) time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.clock.Now()
@@ -235,7 +247,7 @@ func (d *dispatcher) startDue(ctx, jobCtx context.Context) time.Time {
 		}
 		l.running = true
 		d.runs.Add(1)
-		go d.work(ctx, jobCtx, l)
+		ready <- l // never blocks: it holds at most one lane per token of sem
 	}
 	return next
 }
