@@ -63,6 +63,10 @@ type app struct {
 	cluster *cluster.Node
 }
 
+// slackCallTimeout bounds one Web API call, from the request to the end of
+// its body.
+const slackCallTimeout = 30 * time.Second
+
 // newApp opens the database and wires everything; it makes no network call,
 // so it is quick even while Slack is down. cfg must be validated.
 func newApp(cfg Config, deps appDeps) (*app, error) {
@@ -75,7 +79,10 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	// with real Slack pay a TLS handshake).
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 16
-	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: transport}
+	// No Client.Timeout: bot.Deadline (outermost, below) bounds each call
+	// instead, without the goroutine per call that Timeout costs through
+	// the wrappers (see its doc).
+	httpClient := &http.Client{Transport: transport}
 	if deps.HTTP != nil {
 		c := *deps.HTTP
 		httpClient = &c
@@ -83,10 +90,11 @@ func newApp(cfg Config, deps appDeps) (*app, error) {
 	m := metrics.New()
 	httpClient.Transport = m.Transport(httpClient.Transport)
 	if cfg.SlackPace > 0 {
-		// Outermost, so a call paced locally is not counted as one to Slack.
-		// On the wall clock: Slack's limits are in real time.
+		// Above the metrics, so a call paced locally is not counted as one
+		// to Slack. On the wall clock: Slack's limits are in real time.
 		httpClient.Transport = bot.NewPacer(httpClient.Transport, nil, cfg.SlackPace, time.Now)
 	}
+	httpClient.Transport = bot.Deadline(httpClient.Transport, slackCallTimeout)
 	log := deps.Log
 	db, rebuild, err := openStore(cfg, log)
 	if err != nil {
