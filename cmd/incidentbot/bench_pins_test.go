@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"sync"
 	"testing"
@@ -101,7 +102,13 @@ func lastConfirmation(fake *slackfake.Server) time.Time {
 // message, 8 calls at a time (the bot's Workers), as the bot would without
 // a database.
 func floorClient(b *testing.B, fake *slackfake.Server, channel string, confirm bool) (stop func()) {
-	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()), slack.OptionAppLevelToken(fake.AppToken()))
+	// Connections kept as the bot keeps them (app.go): with the default 2
+	// idle per host, the 8 workers would open and close connections, and
+	// the fake's side of that would weigh on this reference.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 16
+	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()), slack.OptionAppLevelToken(fake.AppToken()),
+		slack.OptionHTTPClient(&http.Client{Transport: transport}))
 	client := socketmode.New(api)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = client.RunContext(ctx) }()
@@ -133,7 +140,7 @@ func floorClient(b *testing.B, fake *slackfake.Server, channel string, confirm b
 		b.Fatal("the floor client did not connect")
 	}
 	poll(b, "the floor client to ack what came before", func() bool { return fake.UnackedCount() == 0 })
-	return func() { cancel(); close(pins); workers.Wait() }
+	return func() { cancel(); close(pins); workers.Wait(); transport.CloseIdleConnections() }
 }
 
 // BenchmarkPinStorm pins 300 messages from 20 senders in one incident: the
