@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -57,6 +59,46 @@ func TestFormOwner(t *testing.T) {
 		meta, user, bound := cutFormOwner(tt.in)
 		if meta != tt.meta || user != tt.user || bound != tt.bound {
 			t.Errorf("cutFormOwner(%q) = %q, %q, %v", tt.in, meta, user, bound)
+		}
+	}
+}
+
+// The byte-by-byte checks implement these patterns exactly.
+func TestIDChecksMatchTheirPatterns(t *testing.T) {
+	checks := []struct {
+		name    string
+		pattern *regexp.Regexp
+		check   func(string) bool
+	}{
+		{"user", regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`), validUser},
+		{"channel", regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`), validChannel},
+		{"author", regexp.MustCompile(`^[UWB][A-Z0-9]{2,}$`), validAuthor},
+		{"ts", regexp.MustCompile(`^\d{10}\.\d{6}$`), ValidTS},
+	}
+	inputs := []string{"", "U", "U0", "U01", "W0ALICE01", "B0BOT0001", "C0INC0001", "G01", "D0DM00001", "u0alice01",
+		"U0alice01", "U0ALICE01\n", " U0ALICE01", "<@U0ALICE01>", "C0INC-001", "1692269160.000100", "1692269160.00010",
+		"1692269160,000100", "16922691600.00100", "169226916a.000100", "1692269160.0001000", "१६९२२६९१६०.000100",
+		"U0ÄLICE01", "C\x000001"}
+	r := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "UWBCGDAZ09az.-_<@> \x00\xff"
+	for range 20000 {
+		b := make([]byte, r.IntN(20))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if r.IntN(4) == 0 && len(b) == 17 {
+			for i := range b {
+				b[i] = byte('0' + r.IntN(10))
+			}
+			b[10] = '.'
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, c := range checks {
+		for _, in := range inputs {
+			if got, want := c.check(in), c.pattern.MatchString(in); got != want {
+				t.Errorf("%s check of %q = %v, its pattern says %v", c.name, in, got, want)
+			}
 		}
 	}
 }
