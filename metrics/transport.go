@@ -136,7 +136,7 @@ func okField(body []byte) (ok, found bool) {
 		ok     bool
 	}{{`{"ok":true`, true}, {`{"ok":false`, false}} {
 		if rest, cut := bytes.CutPrefix(body, []byte(lit.prefix)); cut {
-			if len(rest) == 0 || bytes.IndexByte([]byte(",} \t\r\n"), rest[0]) >= 0 {
+			if len(rest) == 0 || strings.IndexByte(",} \t\r\n", rest[0]) >= 0 {
 				return lit.ok, true
 			}
 		}
