@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/slack-go/slack"
 
@@ -199,6 +200,12 @@ func (h *Handlers) runRespond(ctx context.Context, p respondJob) (func(*store.Tx
 		msg.ResponseType = slack.ResponseTypeInChannel
 	}
 	err := h.respond(ctx, p.URL, msg)
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		// A response_url lets whoever holds it answer in the user's
+		// conversation for 30 minutes: the error, which is logged and may be
+		// reported, must not carry it (slack-go's message holds it whole).
+		err = fmt.Errorf("%s to the command's response_url: %w", ue.Op, ue.Err)
+	}
 	if sc, ok := err.(slack.StatusCodeError); ok && sc.Code == 404 {
 		err = bot.Final(fmt.Errorf("response_url expired: %w", err)) // Slack keeps them 30 minutes
 	}
